@@ -1,0 +1,149 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/load"
+
+	"github.com/lsst-dm/lsstgen/internal/repo"
+)
+
+// EvalError is a CUE evaluation error of one instance. Its message lists every CUE error
+// with its file:line:col relative to the repository root.
+type EvalError struct {
+	Instance string
+	Root     string
+	Err      error
+}
+
+func (e *EvalError) Error() string {
+	details := strings.TrimRight(cueerrors.Details(e.Err, &cueerrors.Config{Cwd: e.Root}), "\n")
+	return fmt.Sprintf("instance %s does not evaluate:\n%s", e.Instance, details)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// Instances lists the instance names under instances/: every folder holding .cue files,
+// sorted.
+func Instances(root string) ([]string, error) {
+	dir := filepath.Join(root, repo.InstancesDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing instances: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		cues, _ := filepath.Glob(filepath.Join(dir, e.Name(), "*.cue"))
+		if len(cues) > 0 {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// evaluated is what an instance's CUE gives: its objects as plain JSON values, its model
+// and its list of out-of-band Secrets.
+type evaluated struct {
+	objects []map[string]any
+	model   Model
+}
+
+// evaluate loads and evaluates one instance with its own CUE context (CUE values are not
+// safe for concurrent use) and extracts its objects.
+func evaluate(root, name string) (*evaluated, error) {
+	ctx := cuecontext.New()
+	cfg := &load.Config{Dir: root}
+	insts := load.Instances([]string{"./" + filepath.ToSlash(filepath.Join(repo.InstancesDir, name))}, cfg)
+	if len(insts) != 1 {
+		return nil, fmt.Errorf("instance %s: loading gave %d CUE instances, want 1", name, len(insts))
+	}
+	inst := insts[0]
+	if inst.Err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: inst.Err}
+	}
+	v := ctx.BuildInstance(inst)
+	if err := v.Err(); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
+
+	out := &evaluated{}
+	if err := decodeModel(v, &out.model); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
+	if out.model.Instance.Name != name {
+		return nil, fmt.Errorf("instance %s: instances/%s sets instance.name %q; the name must be the folder's", name, name, out.model.Instance.Name)
+	}
+
+	objs := v.LookupPath(cue.ParsePath("objects"))
+	if !objs.Exists() {
+		return nil, fmt.Errorf("instance %s: no objects: the instance package must embed schema.#Platform", name)
+	}
+	var tree struct {
+		Cluster    map[string]map[string]json.RawMessage            `json:"cluster"`
+		Namespaced map[string]map[string]map[string]json.RawMessage `json:"namespaced"`
+	}
+	raw, err := objs.MarshalJSON()
+	if err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return nil, fmt.Errorf("instance %s: objects: %w", name, err)
+	}
+	add := func(r json.RawMessage) error {
+		var m map[string]any
+		if err := json.Unmarshal(r, &m); err != nil {
+			return err
+		}
+		out.objects = append(out.objects, m)
+		return nil
+	}
+	for _, byName := range tree.Cluster {
+		for _, r := range byName {
+			if err := add(r); err != nil {
+				return nil, fmt.Errorf("instance %s: %w", name, err)
+			}
+		}
+	}
+	for _, byKind := range tree.Namespaced {
+		for _, byName := range byKind {
+			for _, r := range byName {
+				if err := add(r); err != nil {
+					return nil, fmt.Errorf("instance %s: %w", name, err)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func decodeModel(v cue.Value, m *Model) error {
+	for path, dst := range map[string]any{
+		"instance":   &m.Instance,
+		"namespaces": &m.Namespaces,
+		"secrets":    &m.Secrets,
+	} {
+		f := v.LookupPath(cue.ParsePath(path))
+		if !f.Exists() {
+			continue
+		}
+		if err := f.Decode(dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Labels and annotations every rendered object carries.
+const (
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	LabelInstance       = "lsst.org/instance"
+	AnnotationSource    = "lsst.org/source"
+	ManagedByValue      = "lsstgen"
+	kustomizationDir    = "/lsstgen"
+	kustomizationFormat = "kustomize.config.k8s.io/v1beta1"
+)
+
+// krustyMu serialises kustomize runs: krusty keeps global state.
+var krustyMu sync.Mutex
+
+// transform passes one instance's objects through kustomize: common labels (instance,
+// managed-by) and annotations, every container image moved to the instance's registry,
+// ConfigMaps generated with a content hash in their names (and every reference to them
+// rewritten), so that a changed configuration rolls its pods.
+func transform(instance, registry string, objects []map[string]any) ([]*unstructured.Unstructured, error) {
+	fs := filesys.MakeFsInMemory()
+	k := types.Kustomization{
+		TypeMeta: types.TypeMeta{APIVersion: kustomizationFormat, Kind: types.KustomizationKind},
+		Labels: []types.Label{{
+			Pairs:            map[string]string{LabelManagedBy: ManagedByValue, LabelInstance: instance},
+			IncludeTemplates: true,
+		}},
+		CommonAnnotations: map[string]string{AnnotationSource: "instances/" + instance},
+	}
+
+	images := map[string]bool{}
+	for i, obj := range objects {
+		u := &unstructured.Unstructured{Object: obj}
+		collectImages(u, images)
+		if u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" {
+			args, err := configMapArgs(fs, u)
+			if err != nil {
+				return nil, err
+			}
+			k.ConfigMapGenerator = append(k.ConfigMapGenerator, args)
+			continue
+		}
+		data, err := json.Marshal(obj)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", objectID(u), err)
+		}
+		name := fmt.Sprintf("r%04d.json", i)
+		if err := fs.WriteFile(path.Join(kustomizationDir, name), data); err != nil {
+			return nil, err
+		}
+		k.Resources = append(k.Resources, name)
+	}
+	for _, name := range sortedKeys(images) {
+		k.Images = append(k.Images, types.Image{Name: name, NewName: registry + "/" + upstreamPath(name)})
+	}
+
+	kdata, err := yaml.Marshal(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.WriteFile(path.Join(kustomizationDir, "kustomization.yaml"), kdata); err != nil {
+		return nil, err
+	}
+
+	krustyMu.Lock()
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, kustomizationDir)
+	krustyMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("instance %s: kustomize: %w", instance, err)
+	}
+	out := make([]*unstructured.Unstructured, 0, rm.Size())
+	for _, r := range rm.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: kustomize output %s: %w", instance, r.CurId(), err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out, nil
+}
+
+// configMapArgs turns a ConfigMap into a configMapGenerator entry whose files hold its data.
+func configMapArgs(fs filesys.FileSystem, u *unstructured.Unstructured) (types.ConfigMapArgs, error) {
+	data, _, err := unstructured.NestedStringMap(u.Object, "data")
+	if err != nil {
+		return types.ConfigMapArgs{}, fmt.Errorf("%s: data: %w", objectID(u), err)
+	}
+	args := types.ConfigMapArgs{GeneratorArgs: types.GeneratorArgs{
+		Namespace: u.GetNamespace(),
+		Name:      u.GetName(),
+		Behavior:  "create",
+		Options: &types.GeneratorOptions{
+			Labels:      u.GetLabels(),
+			Annotations: u.GetAnnotations(),
+		},
+	}}
+	for _, key := range sortedKeys(data) {
+		p := path.Join("configmaps", u.GetNamespace(), u.GetName(), key)
+		if err := fs.WriteFile(path.Join(kustomizationDir, p), []byte(data[key])); err != nil {
+			return args, err
+		}
+		args.FileSources = append(args.FileSources, key+"="+p)
+	}
+	return args, nil
+}
+
+// collectImages adds the tag-less image names of every container of a workload.
+func collectImages(u *unstructured.Unstructured, into map[string]bool) {
+	for _, list := range podContainerPaths(u) {
+		cs, _, _ := unstructured.NestedSlice(u.Object, list...)
+		for _, c := range cs {
+			m, ok := c.(map[string]any)
+			if !ok {
+				continue
+			}
+			if img, ok := m["image"].(string); ok {
+				into[imageName(img)] = true
+			}
+		}
+	}
+}
+
+// podContainerPaths gives the paths of the container lists of a workload's pod template.
+func podContainerPaths(u *unstructured.Unstructured) [][]string {
+	var spec []string
+	switch u.GetKind() {
+	case "Pod":
+		spec = []string{"spec"}
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
+		spec = []string{"spec", "template", "spec"}
+	case "CronJob":
+		spec = []string{"spec", "jobTemplate", "spec", "template", "spec"}
+	default:
+		return nil
+	}
+	return [][]string{append(append([]string{}, spec...), "initContainers"), append(append([]string{}, spec...), "containers")}
+}
+
+// imageName strips the tag or digest from an image reference.
+func imageName(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+// upstreamPath drops the registry host from an image name: the instance's registry serves
+// every upstream under the same path.
+func upstreamPath(name string) string {
+	if i := strings.Index(name, "/"); i > 0 {
+		first := name[:i]
+		if strings.ContainsAny(first, ".:") || first == "localhost" {
+			return name[i+1:]
+		}
+	}
+	return name
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// objectID is Kind/namespace/name, or Kind/name for a cluster-scoped object.
+func objectID(u *unstructured.Unstructured) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return u.GetKind() + "/" + ns + "/" + u.GetName()
+	}
+	return u.GetKind() + "/" + u.GetName()
+}
