@@ -58,7 +58,7 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 		}
 		data, err := json.Marshal(obj)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", objectID(u), err)
+			return nil, fmt.Errorf("%s: %w", ObjectID(u), err)
 		}
 		name := fmt.Sprintf("r%04d.json", i)
 		if err := fs.WriteFile(path.Join(kustomizationDir, name), data); err != nil {
@@ -99,7 +99,7 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 func configMapArgs(fs filesys.FileSystem, u *unstructured.Unstructured) (types.ConfigMapArgs, error) {
 	data, _, err := unstructured.NestedStringMap(u.Object, "data")
 	if err != nil {
-		return types.ConfigMapArgs{}, fmt.Errorf("%s: data: %w", objectID(u), err)
+		return types.ConfigMapArgs{}, fmt.Errorf("%s: data: %w", ObjectID(u), err)
 	}
 	args := types.ConfigMapArgs{GeneratorArgs: types.GeneratorArgs{
 		Namespace: u.GetNamespace(),
@@ -184,8 +184,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// objectID is Kind/namespace/name, or Kind/name for a cluster-scoped object.
-func objectID(u *unstructured.Unstructured) string {
+// ObjectID is Kind/namespace/name, or Kind/name for a cluster-scoped object.
+func ObjectID(u *unstructured.Unstructured) string {
 	if ns := u.GetNamespace(); ns != "" {
 		return u.GetKind() + "/" + ns + "/" + u.GetName()
 	}

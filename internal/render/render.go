@@ -29,6 +29,8 @@ type Result struct {
 	Files map[string][]byte
 	// Model is the instance's model: hardware, namespaces, access, out-of-band Secrets.
 	Model Model
+	// Sources says where each field of the instance's own CUE files is written.
+	Sources Sources
 }
 
 // Instance renders one instance in memory. root is the repository root.
@@ -41,7 +43,14 @@ func Instance(root, name string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return assemble(name, ev.model, objs)
+	res, err := assemble(name, ev.model, objs)
+	if err != nil {
+		return nil, err
+	}
+	if res.Sources, err = instanceSources(root, name); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // assemble serialises the objects into files and sorts everything by path.
@@ -51,11 +60,11 @@ func assemble(name string, model Model, objs []*unstructured.Unstructured) (*Res
 	for _, u := range objs {
 		p := ObjectPath(u)
 		if _, dup := res.Files[p]; dup {
-			return nil, fmt.Errorf("instance %s: two objects render to %s: %s is defined twice", name, p, objectID(u))
+			return nil, fmt.Errorf("instance %s: two objects render to %s: %s is defined twice", name, p, ObjectID(u))
 		}
 		body, err := yaml.Marshal(u.Object)
 		if err != nil {
-			return nil, fmt.Errorf("instance %s: %s: %w", name, objectID(u), err)
+			return nil, fmt.Errorf("instance %s: %s: %w", name, ObjectID(u), err)
 		}
 		res.Files[p] = append([]byte(Header+"# Source: instances/"+name+"\n"), body...)
 		paths[u] = p
