@@ -77,8 +77,17 @@ func evaluate(root, name string) (*evaluated, error) {
 	if err := v.Err(); err != nil {
 		return nil, &EvalError{Instance: name, Root: root, Err: err}
 	}
-	if err := v.Validate(cue.Concrete(true)); err != nil {
-		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	// The model first: a mistake there would otherwise be reported again by every object
+	// built from it.
+	for _, part := range []string{"instance", ""} {
+		pv := v
+		if part != "" {
+			pv = v.LookupPath(cue.ParsePath(part))
+		}
+		if err := pv.Validate(cue.Concrete(true)); err != nil {
+			src, _ := instanceSources(root, name)
+			return nil, &EvalError{Instance: name, Root: root, Err: withPositions(v, src, err)}
+		}
 	}
 
 	out := &evaluated{}
@@ -146,4 +155,42 @@ func decodeModel(v cue.Value, m *Model) error {
 		}
 	}
 	return nil
+}
+
+// withPositions gives every error that has no source position (CUE reports a missing
+// required value as "incomplete value" without one) the position of the field's
+// declaration, and says what to do.
+func withPositions(v cue.Value, src Sources, err error) error {
+	var out cueerrors.Error
+	for _, e := range cueerrors.Errors(err) {
+		if e.Position().IsValid() || len(e.InputPositions()) > 0 {
+			out = cueerrors.Append(out, e)
+			continue
+		}
+		path := e.Path()
+		f := v.LookupPath(cue.MakePath(selectors(path)...))
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		labels := make([]string, len(path))
+		for i, p := range path {
+			labels[i] = Label(p)
+		}
+		where := strings.Join(labels, ".")
+		if strings.HasPrefix(msg, "incomplete value") {
+			msg = "missing required value (" + msg + "): set it in the instance"
+			if pos, ok := src.Lookup(where); ok {
+				msg += fmt.Sprintf(", under %s:%d:%d", pos.Filename, pos.Line, pos.Column)
+			}
+		}
+		out = cueerrors.Append(out, cueerrors.Newf(f.Pos(), "%s: %s", where, msg))
+	}
+	return out
+}
+
+func selectors(path []string) []cue.Selector {
+	sels := make([]cue.Selector, 0, len(path))
+	for _, p := range path {
+		sels = append(sels, cue.ParsePath(Label(p)).Selectors()...)
+	}
+	return sels
 }

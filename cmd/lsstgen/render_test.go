@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
+)
+
+// TestRenderErrors: each class of bad input is reported with every error's file:line:col
+// relative to the repository root, exit status 1, and nothing written.
+func TestRenderErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		// file is added to instances/pdac/ as zz_case.cue, unless empty.
+		file string
+		// edit replaces old with new in instances/pdac/instance.cue, unless old is empty.
+		old, new string
+		args     []string
+		want     []string
+	}{{
+		name: "syntax error",
+		file: "package instance\n\ninstance: {\n\taspects: x\n",
+		want: []string{"expected '}', found 'EOF'", "instances/pdac/zz_case.cue:4:"},
+	}, {
+		name: "conflict",
+		file: "package instance\n\ninstance: site: \"la-serena\"\n",
+		want: []string{`instance.site: conflicting values "la-serena" and "ncsa"`, "instances/pdac/instance.cue:12:15", "instances/pdac/zz_case.cue:3:17"},
+	}, {
+		name: "unknown field",
+		file: "package instance\n\ninstance: aspects: portal: firefly: replicsa: 2\n",
+		want: []string{"instance.aspects.portal.firefly.replicsa: field not allowed", "instances/pdac/zz_case.cue:3:37"},
+	}, {
+		name: "unknown field in a Kubernetes object",
+		file: "package instance\n\nobjects: namespaced: portal: Deployment: firefly: spec: replica: 2\n",
+		want: []string{"objects.namespaced.portal.Deployment.firefly.spec.replica: field not allowed", "instances/pdac/zz_case.cue:3:57"},
+	}, {
+		name: "missing required value",
+		old:  "maxUsers: 40", new: "",
+		want: []string{"instance.aspects.notebook.maxUsers: missing required value", "schema/instance.cue:", "under instances/pdac/instance.cue:"},
+	}, {
+		name: "wrong type",
+		file: "package instance\n\ninstance: aspects: portal: firefly: replicas: \"two\"\n",
+		want: []string{`conflicting values 1 and "two" (mismatched types int and string)`, "instances/pdac/zz_case.cue:3:47"},
+	}, {
+		name: "node not in the inventory",
+		file: "package instance\n\ninstance: nodes: \"lsst-kub099\": role: \"general\"\n",
+		want: []string{`instance.nodes."lsst-kub099": field not allowed`, "instances/pdac/zz_case.cue:3:18"},
+	}, {
+		name: "GPFS home with CILogon UIDs",
+		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
+		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, "schema/instance.cue:64:", "instances/pdac/instance.cue:98:14"},
+	}, {
+		name: "unknown instance",
+		args: []string{"render", "pdca"},
+		want: []string{`unknown instance "pdca"`, "[pdac]"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := testrepo.Copy(t, "pdac")
+			before := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+			if len(before) == 0 {
+				t.Fatal("the copy has no generated/pdac to protect")
+			}
+			if tt.file != "" {
+				testrepo.WriteFile(t, root, "instances/pdac/zz_case.cue", tt.file)
+			}
+			if tt.old != "" {
+				p := filepath.Join(root, "instances/pdac/instance.cue")
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Contains(data, []byte(tt.old)) {
+					t.Fatalf("instance.cue has no %q to edit", tt.old)
+				}
+				testrepo.WriteFile(t, root, "instances/pdac/instance.cue", strings.Replace(string(data), tt.old, tt.new, 1))
+			}
+			args := tt.args
+			if args == nil {
+				args = []string{"render"}
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"-C", root}, args...), &stdout, &stderr)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			if strings.Contains(stderr.String(), root) {
+				t.Errorf("stderr names the absolute folder %s instead of paths relative to the repository root:\n%s", root, stderr.String())
+			}
+			if n := strings.Count(stderr.String(), "lsstgen:"); n != 1 {
+				t.Errorf("the error is printed %d times, want once:\n%s", n, stderr.String())
+			}
+			after := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+			if diff := cmp.Diff(before, after); diff != "" {
+				t.Errorf("generated/ changed (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRenderWritesAndReports renders a copy and wants the summary line and the files.
+func TestRenderWritesAndReports(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	if err := os.RemoveAll(filepath.Join(root, "generated")); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-C", filepath.Join(root, "schema"), "render"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d; stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "rendered pdac: ") {
+		t.Errorf("stdout lacks the summary:\n%s", stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(root, "generated/pdac/kustomization.yaml")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestNoRepository: outside a repository the command says so and how to fix it.
+func TestNoRepository(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-C", t.TempDir(), "render"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "no lsstgen repository") || !strings.Contains(stderr.String(), "-C DIR") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+}

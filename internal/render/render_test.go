@@ -1,0 +1,225 @@
+package render_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
+)
+
+var update = flag.Bool("update", false, "rewrite generated/ from the instances (the golden files)")
+
+// TestGolden renders the five real instances and compares every byte with the committed
+// generated/, which is the golden output. -update rewrites it.
+func TestGolden(t *testing.T) {
+	root := testrepo.Root(t)
+	results, err := render.All(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"chilean-dac", "commissioning", "pdac", "science-validation", "us-dac"}
+	var got []string
+	for _, r := range results {
+		got = append(got, r.Instance)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("instances (-want +got):\n%s", diff)
+	}
+	if *update {
+		if err := render.Write(root, results, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range results {
+		t.Run(r.Instance, func(t *testing.T) {
+			golden := testrepo.Snapshot(t, filepath.Join(root, repo.GeneratedDir, r.Instance))
+			rendered := map[string]string{}
+			for p, b := range r.Files {
+				rendered[p] = string(b)
+			}
+			if diff := cmp.Diff(golden, rendered); diff != "" {
+				t.Errorf("generated/%s is stale (-committed +rendered); run `go run ./cmd/lsstgen render`:\n%s", r.Instance, diff)
+			}
+			if len(r.Objects) < 100 {
+				t.Errorf("%s renders %d objects; every instance has well over 100", r.Instance, len(r.Objects))
+			}
+		})
+	}
+}
+
+// TestDeterministic renders twice and wants the same bytes, and every file to carry the
+// generated-code header.
+func TestDeterministic(t *testing.T) {
+	root := testrepo.Root(t)
+	a, err := render.All(root, []string{"pdac", "commissioning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := render.All(root, []string{"pdac", "commissioning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if diff := cmp.Diff(a[i].Files, b[i].Files); diff != "" {
+			t.Errorf("%s: two renders differ (-first +second):\n%s", a[i].Instance, diff)
+		}
+		for p, data := range a[i].Files {
+			if !strings.HasPrefix(string(data), render.Header) {
+				t.Errorf("%s/%s lacks the header %q", a[i].Instance, p, render.Header)
+			}
+		}
+	}
+}
+
+// TestTransforms checks what kustomize adds: labels, the registry rewrite, hashed
+// ConfigMaps and the rewritten references to them.
+func TestTransforms(t *testing.T) {
+	root := testrepo.Root(t)
+	rs, err := render.All(root, []string{"pdac"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rs[0]
+	var hubConfig string
+	for _, u := range r.Objects {
+		id := render.ObjectID(u)
+		if got := u.GetLabels()[render.LabelInstance]; got != "pdac" {
+			t.Errorf("%s: label %s = %q, want pdac", id, render.LabelInstance, got)
+		}
+		if got := u.GetLabels()[render.LabelManagedBy]; got != render.ManagedByValue {
+			t.Errorf("%s: label %s = %q, want %s", id, render.LabelManagedBy, got, render.ManagedByValue)
+		}
+		if u.GetKind() == "ConfigMap" && strings.HasPrefix(u.GetName(), "hub-config-") {
+			hubConfig = u.GetName()
+		}
+	}
+	if hubConfig == "" || len(hubConfig) != len("hub-config-")+10 {
+		t.Fatalf("no content-hashed hub-config ConfigMap (got %q)", hubConfig)
+	}
+	dep := string(r.Files["notebook/deployment-hub.yaml"])
+	if !strings.Contains(dep, "name: "+hubConfig) {
+		t.Errorf("deployment-hub does not reference the hashed ConfigMap %s:\n%s", hubConfig, dep)
+	}
+	if !strings.Contains(dep, "image: registry.pdac.lsst.example/jupyterhub/k8s-hub:4.0.0") {
+		t.Errorf("deployment-hub's image is not rewritten to the instance's registry:\n%s", dep)
+	}
+}
+
+// TestRemovedObjectDisappears renders, removes an object from the model, renders again and
+// wants its file gone from generated/ and from kustomization.yaml.
+func TestRemovedObjectDisappears(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	render1(t, root, "pdac")
+	const gone = "dashboard/deployment-dashboard.yaml"
+	if _, err := os.Stat(filepath.Join(root, "generated/pdac", gone)); err != nil {
+		t.Fatalf("first render: %v", err)
+	}
+	testrepo.WriteFile(t, root, "instances/pdac/zz_no_dashboard.cue", "package instance\n\ninstance: access: dashboard: false\n")
+	render1(t, root, "pdac")
+	files := testrepo.Snapshot(t, filepath.Join(root, "generated/pdac"))
+	for p := range files {
+		if strings.HasPrefix(p, "dashboard/") || strings.Contains(p, "dashboard-viewer") {
+			t.Errorf("%s is still in generated/pdac after the dashboard was removed", p)
+		}
+	}
+	if strings.Contains(files["kustomization.yaml"], "dashboard") {
+		t.Errorf("kustomization.yaml still lists the dashboard:\n%s", files["kustomization.yaml"])
+	}
+	if _, ok := files["portal/deployment-firefly.yaml"]; !ok {
+		t.Errorf("the rest of the instance went with it: portal/deployment-firefly.yaml is missing")
+	}
+}
+
+// TestRemovedInstanceDisappears: rendering every instance removes generated/ folders of
+// instances that no longer exist, and leaves no staging folders behind.
+func TestRemovedInstanceDisappears(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	testrepo.WriteFile(t, root, "generated/retired/_cluster/namespace-old.yaml", "# old\n")
+	rs, err := render.All(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := render.Write(root, rs, true); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(root, "generated"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{"pdac"}, names); diff != "" {
+		t.Errorf("generated/ (-want +got):\n%s", diff)
+	}
+}
+
+// TestFailedRenderLeavesGeneratedUntouched breaks one of two instances and wants neither
+// instance's generated/ folder changed.
+func TestFailedRenderLeavesGeneratedUntouched(t *testing.T) {
+	root := testrepo.Copy(t, "pdac", "us-dac")
+	render1(t, root, "pdac", "us-dac")
+	before := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+	// A valid change to pdac and a broken us-dac: nothing may be written.
+	testrepo.WriteFile(t, root, "instances/pdac/zz_change.cue", "package instance\n\ninstance: aspects: portal: firefly: replicas: 2\n")
+	testrepo.WriteFile(t, root, "instances/us-dac/zz_broken.cue", "package instance\n\ninstance: aspects: notebook: maxUsers: \"many\"\n")
+	if _, err := render.All(root, nil); err == nil {
+		t.Fatal("render of a broken instance succeeded")
+	}
+	after := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("generated/ changed by a failed render (-before +after):\n%s", diff)
+	}
+}
+
+// TestWriteFailureKeepsOldFolder: when the new folder cannot be put in place, the old one
+// stays as it was.
+func TestWriteFailureKeepsOldFolder(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	render1(t, root, "pdac")
+	before := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+	rs, err := render.All(root, []string{"pdac"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A file name that cannot be created (a folder in its place) fails the staging write.
+	rs[0].Files["_cluster"] = []byte("not a folder")
+	if err := render.Write(root, rs, false); err == nil {
+		t.Fatal("Write succeeded with an impossible file set")
+	}
+	after := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("generated/ changed by a failed write (-before +after):\n%s", diff)
+	}
+}
+
+func render1(t *testing.T, root string, names ...string) {
+	t.Helper()
+	rs, err := render.All(root, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := render.Write(root, rs, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkRenderAll renders the five real instances in memory, as `lsstgen render` does
+// before writing.
+func BenchmarkRenderAll(b *testing.B) {
+	root := testrepo.Root(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := render.All(root, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,124 @@
+// Package testrepo makes throwaway copies of the lsstgen repository's CUE inputs for tests
+// that must change an instance or break it without touching the real one.
+package testrepo
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lsst-dm/lsstgen/internal/repo"
+)
+
+// Root finds the real repository root from the test's working directory.
+func Root(t testing.TB) string {
+	t.Helper()
+	root, err := repo.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// Copy copies cue.mod/, schema/ and the named instances (all when none are named), and
+// generated/ of those instances, into a new temporary folder, and returns it.
+func Copy(t testing.TB, instances ...string) string {
+	t.Helper()
+	src := Root(t)
+	dst := t.TempDir()
+	copyTree(t, filepath.Join(src, "cue.mod"), filepath.Join(dst, "cue.mod"))
+	copyTree(t, filepath.Join(src, repo.SchemaDir), filepath.Join(dst, repo.SchemaDir))
+	if len(instances) == 0 {
+		copyTree(t, filepath.Join(src, repo.InstancesDir), filepath.Join(dst, repo.InstancesDir))
+		copyTree(t, filepath.Join(src, repo.GeneratedDir), filepath.Join(dst, repo.GeneratedDir))
+		return dst
+	}
+	// Files directly in instances/ are shared by every instance package.
+	entries, err := os.ReadDir(filepath.Join(src, repo.InstancesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			copyFile(t, filepath.Join(src, repo.InstancesDir, e.Name()), filepath.Join(dst, repo.InstancesDir, e.Name()))
+		}
+	}
+	for _, name := range instances {
+		copyTree(t, filepath.Join(src, repo.InstancesDir, name), filepath.Join(dst, repo.InstancesDir, name))
+		if _, err := os.Stat(filepath.Join(src, repo.GeneratedDir, name)); err == nil {
+			copyTree(t, filepath.Join(src, repo.GeneratedDir, name), filepath.Join(dst, repo.GeneratedDir, name))
+		}
+	}
+	return dst
+}
+
+// WriteFile writes a file below root, making its folders.
+func WriteFile(t testing.TB, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Snapshot reads every file below dir into a map keyed by slash-separated relative path.
+func Snapshot(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(data)
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func copyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		copyFile(t, p, target)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t testing.TB, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
