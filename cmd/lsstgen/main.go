@@ -60,6 +60,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 func commands(g *globalOptions, stdout, stderr io.Writer) []*cobra.Command {
 	return []*cobra.Command{
 		newRenderCmd(g, stdout),
+		newDevClusterCmd(g, stdout),
 	}
 }
 

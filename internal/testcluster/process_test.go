@@ -46,17 +46,9 @@ func TestPanicHelper(t *testing.T) {
 	panic("deliberate panic")
 }
 
-// needBinaries skips or fails t as Start does when the binaries are missing.
-func needBinaries(t *testing.T) {
-	t.Helper()
-	if _, err := FindBinaries("."); err != nil {
-		handleStartError(t, err)
-	}
-}
-
 // TestStopsWhenATestPanics proves Start's cleanup stops the processes of a panicking test.
 func TestStopsWhenATestPanics(t *testing.T) {
-	needBinaries(t)
+	NeedBinaries(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPanicHelper$", "-test.v")
 	cmd.Env = append(os.Environ(), envHelper+"=panic")
 	out, err := cmd.CombinedOutput()
@@ -69,7 +61,7 @@ func TestStopsWhenATestPanics(t *testing.T) {
 // TestStopsWhenKilled proves the processes die with a process killed before it could stop
 // them (kill -9, a test binary's timeout).
 func TestStopsWhenKilled(t *testing.T) {
-	needBinaries(t)
+	NeedBinaries(t)
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), envHelper+"=hang")
 	cmd.Stderr = os.Stderr

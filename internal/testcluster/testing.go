@@ -82,3 +82,14 @@ func handleStartError(t testing.TB, err error) {
 	}
 	t.Fatalf("no test control plane: %v", err)
 }
+
+// NeedBinaries returns the folder of the control plane binaries for a test that runs them
+// itself. Without them it skips the test, or fails it when LSSTGEN_REQUIRE_CLUSTER=1.
+func NeedBinaries(t testing.TB) string {
+	t.Helper()
+	dir, err := FindBinaries(".")
+	if err != nil {
+		handleStartError(t, err)
+	}
+	return dir
+}
