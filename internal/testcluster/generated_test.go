@@ -75,9 +75,12 @@ func TestGeneratedFixtureRejects(t *testing.T) {
 	dir := filepath.Join("testdata", "bad", "generated")
 	got := dryRunGenerated(t, c, dir)
 	want := []struct{ file, id, says string }{
+		{"storageclass-placed.yaml", "StorageClass/gamma/placed", `cluster-scoped object with metadata.namespace "gamma"`},
 		{"configmap-nowhere-lost.yaml", "ConfigMap/nowhere/lost", `namespaces "nowhere" not found`},
+		{"configmap-homeless.yaml", "ConfigMap/homeless", "namespaced object without metadata.namespace"},
 		{"deployment-gamma-typo.yaml", "Deployment/gamma/typo", `.spec.replicass: field not declared in schema`},
 		{"deployment-gamma-privileged.yaml", "Deployment/gamma/privileged", `would violate PodSecurity "restricted:latest": privileged`},
+		{"gadget-gamma-unknown.yaml", "Gadget/gamma/unknown", "the apiserver serves no example.lsst.org/v1, Kind=Gadget"},
 	}
 	var gotIDs, wantIDs []string
 	for _, r := range got {
