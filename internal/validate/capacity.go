@@ -1,0 +1,514 @@
+package validate
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/klog/v2"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
+)
+
+// Node labels and taints as the platform models them: every node carries its role and
+// hostname as labels; registry and qserv nodes are tainted for their dedicated workloads.
+const (
+	LabelRole      = "lsst.org/role"
+	TaintDedicated = "lsst.org/dedicated"
+)
+
+const gib = 1 << 30
+
+// node is one node of the instance as the placement sees it.
+type node struct {
+	name, role string
+	labels     map[string]string
+	taints     []corev1.Taint
+	// allocatable after reservePerNode, and what placed pods use of it.
+	cpuMilli, mem int64
+	usedCPU       int64
+	usedMem       int64
+	localDiskB    int64 // local disks minus the image cache, in bytes
+	placed        []placed
+}
+
+type placed struct {
+	ns     string
+	labels map[string]string
+}
+
+// taintsFor gives the taints a node of role carries.
+func taintsFor(role string) []corev1.Taint {
+	switch role {
+	case "registry":
+		return []corev1.Taint{{Key: TaintDedicated, Value: "registry", Effect: corev1.TaintEffectNoSchedule}}
+	case "qserv-czar", "qserv-worker":
+		return []corev1.Taint{{Key: TaintDedicated, Value: "qserv", Effect: corev1.TaintEffectNoSchedule}}
+	}
+	return nil
+}
+
+// instanceNodes builds the instance's nodes, sorted by name.
+func instanceNodes(m *render.Model) []*node {
+	r := m.Instance.ReservePerNode
+	var out []*node
+	for name, n := range m.Instance.Nodes {
+		if n.Name == "" {
+			n.Name = name
+		}
+		out = append(out, &node{
+			name:       name,
+			role:       n.Role,
+			labels:     map[string]string{LabelRole: n.Role, corev1.LabelHostname: name},
+			taints:     taintsFor(n.Role),
+			cpuMilli:   int64(n.Cores)*1000 - int64(r.CPUMillis),
+			mem:        int64(n.MemoryGB-r.MemoryGB) * gib,
+			localDiskB: int64(n.LocalDiskGB-r.ImageCacheGB) * 1e9,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// podRequests is what one pod of the template requests: the larger of its containers' sum
+// and its largest init container.
+func podRequests(spec *corev1.PodSpec) (cpu, mem int64) {
+	for _, ct := range spec.Containers {
+		cpu += ct.Resources.Requests.Cpu().MilliValue()
+		mem += ct.Resources.Requests.Memory().Value()
+	}
+	for _, ct := range spec.InitContainers {
+		cpu = max(cpu, ct.Resources.Requests.Cpu().MilliValue())
+		mem = max(mem, ct.Resources.Requests.Memory().Value())
+	}
+	return cpu, mem
+}
+
+// eligible says whether a pod may run on n by its labels and taints (not by room), and if
+// not, why.
+func eligible(spec *corev1.PodSpec, n *node) (bool, string) {
+	for k, v := range spec.NodeSelector {
+		if n.labels[k] != v {
+			return false, fmt.Sprintf("nodeSelector %s=%s", k, v)
+		}
+	}
+	if a := spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		ok := false
+		for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			if termMatches(t, n.labels) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false, "node affinity"
+		}
+	}
+	for _, t := range n.taints {
+		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		tolerated := false
+		for i := range spec.Tolerations {
+			if spec.Tolerations[i].ToleratesTaint(klog.Background(), &t, false) {
+				tolerated = true
+				break
+			}
+		}
+		if !tolerated {
+			return false, fmt.Sprintf("taint %s=%s:%s", t.Key, t.Value, t.Effect)
+		}
+	}
+	return true, ""
+}
+
+func termMatches(t corev1.NodeSelectorTerm, lbls map[string]string) bool {
+	if len(t.MatchExpressions) == 0 && len(t.MatchFields) == 0 {
+		return false
+	}
+	for _, e := range t.MatchExpressions {
+		v, has := lbls[e.Key]
+		switch e.Operator {
+		case corev1.NodeSelectorOpIn:
+			if !has || !contains(e.Values, v) {
+				return false
+			}
+		case corev1.NodeSelectorOpNotIn:
+			if has && contains(e.Values, v) {
+				return false
+			}
+		case corev1.NodeSelectorOpExists:
+			if !has {
+				return false
+			}
+		case corev1.NodeSelectorOpDoesNotExist:
+			if has {
+				return false
+			}
+		case corev1.NodeSelectorOpGt, corev1.NodeSelectorOpLt:
+			if !has || len(e.Values) != 1 {
+				return false
+			}
+			a, err1 := strconv.ParseInt(v, 10, 64)
+			b, err2 := strconv.ParseInt(e.Values[0], 10, 64)
+			if err1 != nil || err2 != nil || (e.Operator == corev1.NodeSelectorOpGt) != (a > b) || a == b {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	for _, f := range t.MatchFields {
+		if f.Key != "metadata.name" {
+			return false
+		}
+		has := contains(f.Values, lbls[corev1.LabelHostname])
+		if (f.Operator == corev1.NodeSelectorOpIn) != has {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// antiAffine says whether a required pod anti-affinity by hostname of the pod forbids n.
+func antiAffine(p *pod, n *node) bool {
+	a := p.spec.Affinity
+	if a == nil || a.PodAntiAffinity == nil {
+		return false
+	}
+	for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+		if t.TopologyKey != corev1.LabelHostname || t.LabelSelector == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(t.LabelSelector)
+		if err != nil {
+			continue
+		}
+		for _, q := range n.placed {
+			if q.ns == p.obj.ns && sel.Matches(labels.Set(q.labels)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkCapacity runs the capacity and placement rules.
+func checkCapacity(c *checker) {
+	nodes := instanceNodes(&c.in.Model)
+	if len(nodes) == 0 {
+		return
+	}
+	checkTotals(c, nodes)
+	placeAll(c, nodes)
+	checkQserv(c, nodes)
+	checkRegistryNode(c, nodes)
+	checkLocalVolumes(c, nodes)
+}
+
+// demand is one group of identical pods to place.
+type demand struct {
+	p        *pod
+	cpu, mem int64
+	count    int
+	path     string // the instance field that sets count
+	what     string
+}
+
+func (c *checker) demands(nodes []*node) []demand {
+	var ds []demand
+	for _, p := range c.idx.pods {
+		cpu, mem := podRequests(p.spec)
+		n := p.replicas
+		if p.daemon {
+			n = 0
+			for _, nd := range nodes {
+				if ok, _ := eligible(p.spec, nd); ok {
+					n++
+				}
+			}
+		}
+		ds = append(ds, demand{p: p, cpu: cpu, mem: mem, count: n, path: sourcePath(c.in, p.obj), what: p.obj.id})
+	}
+	if nb := c.in.Model.Instance.Aspects.Notebook; nb != nil && nb.MaxUsers > 0 {
+		spec := &corev1.PodSpec{NodeSelector: map[string]string{LabelRole: "general"}}
+		o := &object{kind: "Pod", ns: "notebook-users", name: "notebook-user", id: "Pod/notebook-users/(user pods)"}
+		ds = append(ds, demand{
+			p:     &pod{obj: o, meta: &metav1.ObjectMeta{}, spec: spec},
+			cpu:   int64(nb.User.CPUMillis),
+			mem:   int64(nb.User.MemoryGi) * gib,
+			count: nb.MaxUsers,
+			path:  "instance.aspects.notebook.maxUsers",
+			what:  fmt.Sprintf("%d notebook users", nb.MaxUsers),
+		})
+	}
+	return ds
+}
+
+func checkTotals(c *checker, nodes []*node) {
+	var capCPU, capMem, cpu, mem int64
+	for _, n := range nodes {
+		capCPU += max(n.cpuMilli, 0)
+		capMem += max(n.mem, 0)
+	}
+	for _, d := range c.demands(nodes) {
+		cpu += d.cpu * int64(d.count)
+		mem += d.mem * int64(d.count)
+	}
+	if cpu > capCPU {
+		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s cpu (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", milli(cpu), len(nodes), milli(capCPU))
+	}
+	if mem > capMem {
+		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s memory (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", bytesGi(mem), len(nodes), bytesGi(capMem))
+	}
+}
+
+// placeAll places every pod replica first-fit over the nodes: DaemonSets first (one pod on
+// every eligible node), then the largest pods first, the notebook's users last.
+func placeAll(c *checker, nodes []*node) {
+	ds := c.demands(nodes)
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.p.daemon != b.p.daemon {
+			return a.p.daemon
+		}
+		if (a.path == "instance.aspects.notebook.maxUsers") != (b.path == "instance.aspects.notebook.maxUsers") {
+			return b.path == "instance.aspects.notebook.maxUsers"
+		}
+		if a.cpu != b.cpu {
+			return a.cpu > b.cpu
+		}
+		return a.mem > b.mem
+	})
+	for _, d := range ds {
+		if d.p.daemon {
+			for _, n := range nodes {
+				if ok, _ := eligible(d.p.spec, n); !ok {
+					continue
+				}
+				if n.usedCPU+d.cpu > n.cpuMilli || n.usedMem+d.mem > n.mem {
+					c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s) does not fit: the node has %s cpu and %s memory left; lower its requests or free the node", n.name, milli(d.cpu), bytesGi(d.mem), milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem))
+					continue
+				}
+				place(n, d)
+			}
+			continue
+		}
+		for i := 0; i < d.count; i++ {
+			if n := firstFit(d, nodes); n != nil {
+				place(n, d)
+				continue
+			}
+			reportUnplaced(c, d, i, nodes)
+			break
+		}
+	}
+}
+
+func place(n *node, d demand) {
+	n.usedCPU += d.cpu
+	n.usedMem += d.mem
+	n.placed = append(n.placed, placed{ns: d.p.obj.ns, labels: d.p.meta.Labels})
+}
+
+func firstFit(d demand, nodes []*node) *node {
+	for _, n := range nodes {
+		if ok, _ := eligible(d.p.spec, n); !ok || antiAffine(d.p, n) {
+			continue
+		}
+		if n.usedCPU+d.cpu <= n.cpuMilli && n.usedMem+d.mem <= n.mem {
+			return n
+		}
+	}
+	return nil
+}
+
+func reportUnplaced(c *checker, d demand, i int, nodes []*node) {
+	var why []string
+	tooBig := true
+	for _, n := range nodes {
+		if ok, reason := eligible(d.p.spec, n); !ok {
+			why = append(why, n.name+": "+reason)
+			continue
+		}
+		if antiAffine(d.p, n) {
+			why = append(why, n.name+": pod anti-affinity")
+			tooBig = false
+			continue
+		}
+		if d.cpu <= n.cpuMilli && d.mem <= n.mem {
+			tooBig = false
+		}
+		why = append(why, fmt.Sprintf("%s: %s cpu, %s memory left", n.name, milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem)))
+	}
+	path, fix := d.path+".replicas", "lower the replicas or requests, or add nodes of the role it selects"
+	if tooBig {
+		path, fix = d.path+".resources", "its requests exceed every eligible node's allocatable: lower them"
+	}
+	if d.path == "instance.aspects.notebook.maxUsers" {
+		path, fix = d.path, "lower maxUsers or the per-user requests, or add general nodes"
+	}
+	what := "replica"
+	if d.p.obj.kind == "Pod" && d.path == "instance.aspects.notebook.maxUsers" {
+		what = "user pod"
+	}
+	c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s) fits no node (%s); %s", what, i+1, d.count, milli(d.cpu), bytesGi(d.mem), strings.Join(why, "; "), fix)
+}
+
+// checkQserv: pods of the qserv namespace may run only on qserv nodes whose local disks
+// hold their claims.
+func checkQserv(c *checker, nodes []*node) {
+	for _, p := range c.idx.podsByNS["qserv"] {
+		var claim int64
+		for _, t := range p.claims {
+			if t.Spec.Resources.Requests != nil {
+				claim += t.Spec.Resources.Requests.Storage().Value()
+			}
+		}
+		for _, n := range nodes {
+			if ok, _ := eligible(p.spec, n); !ok {
+				continue
+			}
+			if n.role != "qserv-czar" && n.role != "qserv-worker" {
+				c.report(CapQservLocalDisk, p.obj, "", "can be scheduled on node %s of role %s; qserv pods run only on qserv nodes with local disks: select role qserv-czar or qserv-worker", n.name, n.role)
+				continue
+			}
+			if claim > n.localDiskB {
+				c.report(CapQservLocalDisk, p.obj, nodePath(n.name), "claims %s of local disk but node %s has %.0f GB after the image cache; lower the data size or use nodes with larger disks", bytesGi(claim), n.name, float64(n.localDiskB)/1e9)
+			}
+		}
+	}
+}
+
+// checkRegistryNode: the registry runs on its dedicated node, alone but for DaemonSets.
+func checkRegistryNode(c *checker, nodes []*node) {
+	rn := c.in.Model.Instance.Registry.Node
+	if rn == "" {
+		return
+	}
+	var reg *node
+	for _, n := range nodes {
+		if n.name == rn {
+			reg = n
+		}
+	}
+	if reg == nil || reg.role != "registry" {
+		c.report(CapRegistryNode, nil, "instance.registry.node", "registry.node %q is not a node of the instance with role registry; claim it in nodes with role \"registry\"", rn)
+		return
+	}
+	for _, p := range c.idx.pods {
+		if p.daemon {
+			continue
+		}
+		inRegistry := p.obj.ns == "registry"
+		for _, n := range nodes {
+			ok, _ := eligible(p.spec, n)
+			switch {
+			case inRegistry && ok && n != reg:
+				c.report(CapRegistryNode, p.obj, "", "the registry can be scheduled on node %s; pin it to its dedicated node %s (nodeSelector %s=%s)", n.name, rn, corev1.LabelHostname, rn)
+			case inRegistry && !ok && n == reg:
+				c.report(CapRegistryNode, p.obj, "", "the registry cannot be scheduled on its dedicated node %s; select it and tolerate its taint", rn)
+			case !inRegistry && ok && n == reg:
+				c.report(CapRegistryNode, p.obj, "", "can be scheduled on node %s, dedicated to the registry; select other nodes or drop the toleration of %s", rn, TaintDedicated)
+			}
+		}
+	}
+}
+
+// checkLocalVolumes: local PersistentVolumes name nodes of the instance and fit their disks.
+func checkLocalVolumes(c *checker, nodes []*node) {
+	byName := map[string]*node{}
+	for _, n := range nodes {
+		byName[n.name] = n
+	}
+	used := map[string]int64{}
+	var order []string
+	for _, o := range c.idx.byKind["PersistentVolume"] {
+		pv, ok := o.typed.(*corev1.PersistentVolume)
+		if !ok || pv.Spec.Local == nil {
+			continue
+		}
+		host := localNode(pv)
+		if byName[host] == nil {
+			c.report(CapLocalDisk, o, "", "local volume is on node %q, which is not a node of the instance; pin it (nodeAffinity %s) to one of its nodes", host, corev1.LabelHostname)
+			continue
+		}
+		if _, seen := used[host]; !seen {
+			order = append(order, host)
+		}
+		q := pv.Spec.Capacity[corev1.ResourceStorage]
+		used[host] += q.Value()
+	}
+	for _, h := range order {
+		if n := byName[h]; used[h] > n.localDiskB {
+			c.report(CapLocalDisk, nil, nodePath(h), "local volumes on node %s hold %s but its local disks have %.0f GB after the %d GB image cache; shrink them or move some to another node", h, bytesGi(used[h]), float64(n.localDiskB)/1e9, c.in.Model.Instance.ReservePerNode.ImageCacheGB)
+		}
+	}
+}
+
+// localNode is the hostname a local PersistentVolume is pinned to.
+func localNode(pv *corev1.PersistentVolume) string {
+	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
+		return ""
+	}
+	for _, t := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
+		for _, e := range t.MatchExpressions {
+			if e.Key == corev1.LabelHostname && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
+				return e.Values[0]
+			}
+		}
+	}
+	return ""
+}
+
+// checkNodesClaimedOnce reports every node claimed by more than one instance, at each claim.
+func checkNodesClaimedOnce(instances []Instance) []Finding {
+	claims := map[string][]*Instance{}
+	for i := range instances {
+		in := &instances[i]
+		for name, n := range in.Model.Instance.Nodes {
+			k := n.Site + "/" + name
+			claims[k] = append(claims[k], in)
+		}
+	}
+	var out []Finding
+	for k, ins := range claims {
+		if len(ins) < 2 {
+			continue
+		}
+		_, name, _ := strings.Cut(k, "/")
+		var names []string
+		for _, in := range ins {
+			names = append(names, in.Name)
+		}
+		sort.Strings(names)
+		for _, in := range ins {
+			out = append(out, Finding{
+				Rule:     CapNodeClaimedTwice,
+				Severity: ruleByID(CapNodeClaimedTwice).Severity,
+				Instance: in.Name,
+				Message:  fmt.Sprintf("node %s is claimed by instances %s; a physical node belongs to one instance: give each its own nodes", name, strings.Join(names, ", ")),
+				Pos:      lookup(in.Sources, nodePath(name)),
+			})
+		}
+	}
+	return out
+}
+
+// milli prints millicores as cores.
+func milli(m int64) string { return strconv.FormatFloat(float64(m)/1000, 'f', -1, 64) }
+
+func bytesGi(b int64) string { return fmt.Sprintf("%.1fGi", float64(b)/gib) }

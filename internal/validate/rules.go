@@ -1,0 +1,108 @@
+package validate
+
+// Rule describes one check: its id, family, severity and what it demands.
+type Rule struct {
+	ID       string
+	Family   string
+	Severity Severity
+	// Summary says what the rule demands, in one sentence.
+	Summary string
+}
+
+// Rule ids.
+const (
+	SchemaUnknownField    = "LSST-SCHEMA-001"
+	SchemaWrongType       = "LSST-SCHEMA-002"
+	SchemaMissingRequired = "LSST-SCHEMA-003"
+	SchemaUnknownKind     = "LSST-SCHEMA-004"
+
+	RefIngressService  = "LSST-REF-001"
+	RefIngressPort     = "LSST-REF-002"
+	RefServiceSelector = "LSST-REF-003"
+	RefRoleBinding     = "LSST-REF-004"
+	RefClaim           = "LSST-REF-005"
+	RefPodVolume       = "LSST-REF-006"
+	RefServiceAccount  = "LSST-REF-007"
+	RefNetworkPolicyNS = "LSST-REF-008"
+	RefNamespaceExists = "LSST-REF-009"
+	RefSecretKey       = "LSST-REF-010"
+
+	SecPodSecurity    = "LSST-SEC-001"
+	SecNamespaceLevel = "LSST-SEC-002"
+	SecInlineSecret   = "LSST-SEC-003"
+	SecWildcardRole   = "LSST-SEC-004"
+	SecClusterAdmin   = "LSST-SEC-005"
+	SecDefaultDeny    = "LSST-SEC-006"
+	SecIngressTLS     = "LSST-SEC-007"
+	SecImagePinned    = "LSST-SEC-008"
+	SecImageRegistry  = "LSST-SEC-009"
+	SecResources      = "LSST-SEC-010"
+
+	CapTotal            = "LSST-CAP-001"
+	CapPlacement        = "LSST-CAP-002"
+	CapQservLocalDisk   = "LSST-CAP-003"
+	CapRegistryNode     = "LSST-CAP-004"
+	CapLocalDisk        = "LSST-CAP-005"
+	CapNodeClaimedTwice = "LSST-CAP-006"
+
+	NotesGPFSNeedsLDAP    = "LSST-NOTES-001"
+	NotesDatasetsReadOnly = "LSST-NOTES-002"
+	NotesPublicAspects    = "LSST-NOTES-003"
+	NotesInwardPrivate    = "LSST-NOTES-004"
+	NotesNamespaceAdmin   = "LSST-NOTES-005"
+	NotesLogForwarder     = "LSST-NOTES-006"
+)
+
+// Rules lists every rule, in the order of the documentation table.
+var Rules = []Rule{
+	{SchemaUnknownField, "schema", Error, "Every field of every object is a field of its Kubernetes 1.37 API type (strict decoding through client-go's scheme): no unknown or duplicate fields."},
+	{SchemaWrongType, "schema", Error, "Every value has its field's type (a string where a string is due, a list where a list is due, a valid quantity …)."},
+	{SchemaMissingRequired, "schema", Error, "Every field the API type requires is present (metadata.name, a container's name, a port's number, a roleRef's kind …)."},
+	{SchemaUnknownKind, "schema", Error, "Every object's apiVersion and kind name a type the Kubernetes 1.37 API serves."},
+
+	{RefIngressService, "references", Error, "Every Ingress backend names a Service of the Ingress's namespace."},
+	{RefIngressPort, "references", Error, "Every Ingress backend's port (by name or number) is a port of that Service."},
+	{RefServiceSelector, "references", Error, "Every Service with a selector selects at least one pod template (Deployment, StatefulSet, DaemonSet …) of its namespace."},
+	{RefRoleBinding, "references", Error, "Every RoleBinding and ClusterRoleBinding refers to a Role of its namespace or a ClusterRole that exists (the built-in cluster-admin, admin, edit and view count as existing)."},
+	{RefClaim, "references", Error, "Every PersistentVolumeClaim (volumeClaimTemplates included) names a PersistentVolume that exists and is reserved for it, or a StorageClass that exists."},
+	{RefPodVolume, "references", Error, "Every pod volume and env reference names a ConfigMap, Secret or PersistentVolumeClaim that exists (out-of-band Secrets the instance lists count), and every volumeMount names a volume of the pod."},
+	{RefServiceAccount, "references", Error, "Every pod's serviceAccountName and every ServiceAccount subject of a binding names a ServiceAccount that exists (\"default\" always does)."},
+	{RefNetworkPolicyNS, "references", Error, "Every NetworkPolicy peer that selects a namespace by name names a namespace that exists (the instance's, or a built-in one such as kube-system)."},
+	{RefNamespaceExists, "references", Error, "Every namespaced object's namespace is a Namespace of the instance (or a built-in one)."},
+	{RefSecretKey, "references", Error, "Every key read from an out-of-band Secret is one of the keys the instance lists for it."},
+
+	{SecPodSecurity, "security", Error, "Every pod template passes the Pod Security Standard its namespace declares (k8s.io/pod-security-admission's evaluator, latest version)."},
+	{SecNamespaceLevel, "security", Error, "Every Namespace enforces (label pod-security.kubernetes.io/enforce) the level the instance declares for it."},
+	{SecInlineSecret, "security", Error, "No Secret carries data or stringData in git: Secrets are made out of band and only referenced."},
+	{SecWildcardRole, "security", Error, "No Role or ClusterRole of the platform grants \"*\" verbs, resources or apiGroups: namespace-admin roles spell out what they allow."},
+	{SecClusterAdmin, "security", Error, "cluster-admin is bound (by a ClusterRoleBinding or RoleBinding) to the instance's break-glass group only."},
+	{SecDefaultDeny, "security", Error, "Every namespace of the instance has a default-deny NetworkPolicy for both ingress and egress (empty podSelector, no rules)."},
+	{SecIngressTLS, "security", Error, "Every Ingress host is covered by a TLS entry whose certificate Secret the instance lists among its out-of-band Secrets."},
+	{SecImagePinned, "security", Error, "Every container image is pinned to a tag or digest, never :latest or no tag."},
+	{SecImageRegistry, "security", Error, "Every container image is pulled from the instance's own registry (registry.<domain>)."},
+	{SecResources, "security", Error, "Every container (init containers included) sets cpu and memory requests and limits."},
+
+	{CapTotal, "capacity", Error, "The sum of the instance's cpu and memory requests (replicas, one DaemonSet pod per matching node, and maxUsers notebook user pods) fits its nodes' allocatable capacity: cores and memory minus reservePerNode."},
+	{CapPlacement, "capacity", Error, "A first-fit placement of every pod replica (notebook users included) over the instance's real nodes, honouring nodeSelector, required node affinity, required pod anti-affinity by hostname and tolerations of the modelled taints, finds a node with room for each."},
+	{CapQservLocalDisk, "capacity", Error, "qserv pods can run only on qserv nodes (role qserv-czar or qserv-worker) whose local disks, minus the image cache, hold the pod's claim."},
+	{CapRegistryNode, "capacity", Error, "The registry runs on its dedicated node (instance.registry.node, role registry) and no other workload but node-wide DaemonSets can be scheduled there."},
+	{CapLocalDisk, "capacity", Error, "The local PersistentVolumes on each node fit its local disks minus reservePerNode.imageCacheGB, and each names a node of the instance."},
+	{CapNodeClaimedTwice, "capacity", Error, "No physical node is claimed by two instances (checked across the instances validated together)."},
+
+	{NotesGPFSNeedsLDAP, "planning notes", Error, "GPFS (home, project, scratch) is mounted only where user UIDs come from LDAP: CILogon's UIDs do not match NCSA LDAP, which blocks GPFS mounts."},
+	{NotesDatasetsReadOnly, "planning notes", Error, "/datasets is read-only everywhere: its PersistentVolumes are read-only NFS with ReadOnlyMany, and every claim, pod volume and mount of it is read-only."},
+	{NotesPublicAspects, "planning notes", Error, "On a public instance all three aspects (api, portal, notebook) are enabled and reachable through an Ingress of their namespace under the instance's domain."},
+	{NotesInwardPrivate, "planning notes", Error, "An inward-facing instance exposes nothing publicly: every Ingress admits only the internal networks, no NetworkPolicy admits traffic from outside them, no Service is a LoadBalancer."},
+	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin with exactly the groups the instance names for it."},
+	{NotesLogForwarder, "planning notes", Error, "A log forwarder (a DaemonSet of the logging namespace) can run on every node of the instance, whatever its role and taints."},
+}
+
+// ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).
+func ruleByID(id string) Rule {
+	for _, r := range Rules {
+		if r.ID == id {
+			return r
+		}
+	}
+	return Rule{ID: id, Severity: Error}
+}

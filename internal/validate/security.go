@@ -1,0 +1,213 @@
+package validate
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+)
+
+// psEvaluator evaluates pods against the Pod Security Standards in process.
+var psEvaluator = func() policy.Evaluator {
+	e, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		panic("pod security evaluator: " + err.Error()) // the library's own checks
+	}
+	return e
+}()
+
+// checkSecurity runs the security rules.
+func checkSecurity(c *checker) {
+	for _, p := range c.idx.pods {
+		checkPodSecurity(c, p)
+		checkContainers(c, p)
+	}
+	for _, o := range c.idx.all {
+		switch t := o.typed.(type) {
+		case *corev1.Namespace:
+			checkNamespaceLevel(c, o, t)
+		case *corev1.Secret:
+			if len(t.Data) > 0 || len(t.StringData) > 0 {
+				c.report(SecInlineSecret, o, "", "Secret carries data in git; remove the object and list the Secret (name, keys, purpose) among the instance's out-of-band secrets for the operators to create")
+			}
+		case *rbacv1.Role:
+			checkWildcards(c, o, t.Rules)
+		case *rbacv1.ClusterRole:
+			checkWildcards(c, o, t.Rules)
+		case *rbacv1.RoleBinding:
+			checkClusterAdmin(c, o, t.RoleRef, t.Subjects)
+		case *rbacv1.ClusterRoleBinding:
+			checkClusterAdmin(c, o, t.RoleRef, t.Subjects)
+		case *networkingv1.Ingress:
+			checkIngressTLS(c, o, t)
+		}
+	}
+	checkDefaultDeny(c)
+}
+
+// declaredLevel is the Pod Security level the instance declares for ns: the model's, or the
+// Namespace's enforce label, or "restricted".
+func declaredLevel(c *checker, ns string) string {
+	if n, ok := c.in.Model.Namespaces[ns]; ok && n.PodSecurity != "" {
+		return n.PodSecurity
+	}
+	if o := c.idx.get("Namespace", "", ns); o != nil {
+		if l := o.u.GetLabels()[api.EnforceLevelLabel]; l != "" {
+			return l
+		}
+	}
+	return string(api.LevelRestricted)
+}
+
+func checkPodSecurity(c *checker, p *pod) {
+	lvl := declaredLevel(c, p.obj.ns)
+	level, err := api.ParseLevel(lvl)
+	if err != nil {
+		return // reported on the Namespace
+	}
+	res := policy.AggregateCheckResults(psEvaluator.EvaluatePod(api.LevelVersion{Level: level, Version: api.LatestVersion()}, p.meta, p.spec))
+	if !res.Allowed {
+		c.report(SecPodSecurity, p.obj, "", "violates Pod Security %q of namespace %s: %s (%s); fix the pod's security context or declare the namespace's level in the schema", lvl, p.obj.ns, res.ForbiddenReason(), res.ForbiddenDetail())
+	}
+}
+
+func checkNamespaceLevel(c *checker, o *object, ns *corev1.Namespace) {
+	want := declaredLevel(c, o.name)
+	got := ns.Labels[api.EnforceLevelLabel]
+	if _, err := api.ParseLevel(got); err != nil || got != want {
+		c.report(SecNamespaceLevel, o, "", "label %s is %q, but the instance declares %q; set the label to the declared level", api.EnforceLevelLabel, got, want)
+	}
+}
+
+func checkWildcards(c *checker, o *object, rules []rbacv1.PolicyRule) {
+	for i, r := range rules {
+		for _, field := range []struct {
+			name string
+			vals []string
+		}{{"verbs", r.Verbs}, {"resources", r.Resources}, {"apiGroups", r.APIGroups}} {
+			for _, v := range field.vals {
+				if v == rbacv1.VerbAll || strings.HasSuffix(v, "/*") {
+					c.report(SecWildcardRole, o, "", "rule %d grants %s %q; list the %s it needs", i, field.name, v, field.name)
+				}
+			}
+		}
+	}
+}
+
+func checkClusterAdmin(c *checker, o *object, ref rbacv1.RoleRef, subjects []rbacv1.Subject) {
+	if ref.Kind != "ClusterRole" || ref.Name != "cluster-admin" {
+		return
+	}
+	bg := c.in.Model.Instance.Access.BreakGlassGroup
+	for _, s := range subjects {
+		if s.Kind == rbacv1.GroupKind && s.Name == bg && bg != "" {
+			continue
+		}
+		c.report(SecClusterAdmin, o, "instance.access.breakGlassGroup", "binds cluster-admin to %s %q; only the break-glass group %q may hold cluster-admin: bind a narrower role", s.Kind, s.Name, bg)
+	}
+}
+
+func checkIngressTLS(c *checker, o *object, ing *networkingv1.Ingress) {
+	covered := map[string]string{}
+	for _, t := range ing.Spec.TLS {
+		for _, h := range t.Hosts {
+			covered[h] = t.SecretName
+		}
+		if t.SecretName == "" {
+			c.report(SecIngressTLS, o, "", "TLS entry for %v names no certificate Secret; set secretName", t.Hosts)
+			continue
+		}
+		if c.idx.get("Secret", o.ns, t.SecretName) == nil {
+			if _, ok := c.in.Model.Secrets[o.ns][t.SecretName]; !ok {
+				c.report(SecIngressTLS, o, "", "TLS certificate Secret %q is not among the instance's out-of-band Secrets of namespace %s; list it so that the operators create it", t.SecretName, o.ns)
+			}
+		}
+	}
+	if len(ing.Spec.Rules) == 0 && len(ing.Spec.TLS) == 0 {
+		c.report(SecIngressTLS, o, "", "Ingress has no TLS; add a tls entry for its hosts")
+	}
+	for _, r := range ing.Spec.Rules {
+		if _, ok := covered[r.Host]; !ok {
+			h := r.Host
+			if h == "" {
+				h = "(any host)"
+			}
+			c.report(SecIngressTLS, o, "", "host %s is served without TLS; add it to a tls entry with its certificate Secret", h)
+		}
+	}
+}
+
+// checkDefaultDeny: every Namespace of the instance has policies that deny all ingress and
+// all egress by default (empty podSelector, the direction in policyTypes, no rules for it).
+func checkDefaultDeny(c *checker) {
+	denyIn, denyOut := map[string]bool{}, map[string]bool{}
+	for _, o := range c.idx.byKind["NetworkPolicy"] {
+		np, ok := o.typed.(*networkingv1.NetworkPolicy)
+		if !ok || len(np.Spec.PodSelector.MatchLabels) > 0 || len(np.Spec.PodSelector.MatchExpressions) > 0 {
+			continue
+		}
+		for _, t := range np.Spec.PolicyTypes {
+			if t == networkingv1.PolicyTypeIngress && len(np.Spec.Ingress) == 0 {
+				denyIn[o.ns] = true
+			}
+			if t == networkingv1.PolicyTypeEgress && len(np.Spec.Egress) == 0 {
+				denyOut[o.ns] = true
+			}
+		}
+	}
+	for _, ns := range c.idx.sortedNamespaces() {
+		var missing []string
+		if !denyIn[ns] {
+			missing = append(missing, "Ingress")
+		}
+		if !denyOut[ns] {
+			missing = append(missing, "Egress")
+		}
+		if len(missing) > 0 {
+			c.report(SecDefaultDeny, c.idx.get("Namespace", "", ns), "", "namespace %s has no default-deny NetworkPolicy for %s; add one with podSelector {} and policyTypes %v and no rules", ns, strings.Join(missing, " and "), missing)
+		}
+	}
+}
+
+// checkContainers: images pinned and from the instance's registry; requests and limits set.
+func checkContainers(c *checker, p *pod) {
+	reg := c.in.Model.Instance.Registry.Host
+	base := sourcePath(c.in, p.obj)
+	for _, ct := range containers(p.spec) {
+		img := ct.Image
+		if !imagePinned(img) {
+			c.report(SecImagePinned, p.obj, base+".image", "container %s image %q is not pinned; give it a version tag or a digest (never :latest)", ct.Name, img)
+		}
+		if reg != "" && !strings.HasPrefix(img, reg+"/") {
+			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q is not pulled from the instance's registry %s; pull it through %s/ (render rewrites schema images to it)", ct.Name, img, reg, reg)
+		}
+		var missing []string
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			if _, ok := ct.Resources.Requests[r]; !ok {
+				missing = append(missing, "requests."+string(r))
+			}
+			if _, ok := ct.Resources.Limits[r]; !ok {
+				missing = append(missing, "limits."+string(r))
+			}
+		}
+		if len(missing) > 0 {
+			c.report(SecResources, p.obj, base+".resources", "container %s sets no %s; set cpu and memory requests and limits", ct.Name, strings.Join(missing, ", "))
+		}
+	}
+}
+
+// imagePinned: a digest, or a tag other than latest.
+func imagePinned(ref string) bool {
+	if strings.Contains(ref, "@sha256:") {
+		return true
+	}
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || i < strings.LastIndex(ref, "/") {
+		return false
+	}
+	tag := ref[i+1:]
+	return tag != "" && tag != "latest"
+}

@@ -1,0 +1,99 @@
+package validate
+
+import (
+	"strings"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
+)
+
+// sourcePath says which field of the instance an object comes from, as a render.Sources
+// path: the aspect, service, workload or setting of schema/ that renders it. Findings use
+// it to point at the instance line to change; Sources.Lookup falls back to the nearest
+// ancestor written in the instance's files.
+func sourcePath(in *Instance, o *object) string {
+	const I = "instance"
+	L := render.Label
+	switch o.ns {
+	case "qserv":
+		switch o.name {
+		case "qserv-czar":
+			return I + ".aspects.api.qserv.czar"
+		case "qserv-worker":
+			return I + ".aspects.api.qserv.worker"
+		}
+		if o.kind == "RoleBinding" && o.name == "qserv-os-admin" {
+			return I + ".aspects.api.qserv.osAdmins"
+		}
+		return I + ".aspects.api.qserv"
+	case "api":
+		if in.Model.Instance.Aspects.API != nil {
+			if _, ok := in.Sources[I+".aspects.api.services."+L(o.name)]; ok {
+				return I + ".aspects.api.services." + L(o.name)
+			}
+		}
+		return I + ".aspects.api"
+	case "portal":
+		if o.name == "firefly" || o.name == "suit" {
+			return I + ".aspects.portal." + o.name
+		}
+		return I + ".aspects.portal"
+	case "notebook":
+		if o.name == "hub" || o.name == "proxy" {
+			return I + ".aspects.notebook." + o.name
+		}
+		return I + ".aspects.notebook"
+	case "notebook-users":
+		return I + ".aspects.notebook.user"
+	case "ingress":
+		return I + ".ingress"
+	case "registry":
+		return I + ".registry"
+	case "logging":
+		if o.kind == "DaemonSet" {
+			return I + ".logging.forwarder"
+		}
+		return I + ".logging"
+	case "dashboard":
+		return I + ".access.dashboard"
+	case "":
+		return clusterSourcePath(in, o)
+	}
+	return I
+}
+
+func clusterSourcePath(in *Instance, o *object) string {
+	const I = "instance"
+	switch {
+	case o.kind == "ClusterRoleBinding" && o.name == "break-glass":
+		return I + ".access.breakGlassGroup"
+	case o.kind == "ClusterRoleBinding" && o.name == "bastion-users":
+		return I + ".access.bastionGroups"
+	case o.kind == "Namespace":
+		return adminsPath(in, o.name)
+	case o.kind == "PersistentVolume" && strings.HasPrefix(o.name, "gpfs-"):
+		vol, _, _ := strings.Cut(strings.TrimPrefix(o.name, "gpfs-"), "-")
+		return I + ".storage.gpfs." + render.Label(vol)
+	case o.kind == "PersistentVolume" && strings.HasPrefix(o.name, "qserv-data-"):
+		return I + ".nodes." + render.Label(strings.TrimPrefix(o.name, "qserv-data-"))
+	case o.kind == "PersistentVolume" && strings.HasPrefix(o.name, "nexus-"):
+		return I + ".registry"
+	case strings.Contains(o.name, "ingress"):
+		return I + ".ingress"
+	case strings.Contains(o.name, "log-forwarder"):
+		return I + ".logging"
+	}
+	return I
+}
+
+// adminsPath is where the admins of namespace ns are written: its own entry under
+// access.admins, or access.defaultAdmins.
+func adminsPath(in *Instance, ns string) string {
+	p := "instance.access.admins." + render.Label(ns)
+	if _, ok := in.Sources[p]; ok {
+		return p
+	}
+	return "instance.access.defaultAdmins"
+}
+
+// nodePath is where node n is claimed.
+func nodePath(n string) string { return "instance.nodes." + render.Label(n) }

@@ -1,0 +1,90 @@
+package validate
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
+)
+
+// Instance is what the checks see of one rendered instance: its objects, its model and
+// where its CUE fields are written.
+type Instance struct {
+	Name    string
+	Objects []*unstructured.Unstructured
+	Model   render.Model
+	Sources render.Sources
+}
+
+// FromResult takes the parts of a render result the checks use.
+func FromResult(r *render.Result) Instance {
+	return Instance{Name: r.Instance, Objects: r.Objects, Model: r.Model, Sources: r.Sources}
+}
+
+// Validate runs every rule on each instance, and the cross-instance rules on them all
+// together, and returns the findings sorted by instance, object and rule.
+func Validate(instances []Instance) []Finding {
+	var out []Finding
+	for i := range instances {
+		out = append(out, validateOne(&instances[i])...)
+	}
+	out = append(out, checkNodesClaimedOnce(instances)...)
+	sortFindings(out)
+	return out
+}
+
+// validateOne runs the per-instance rules.
+func validateOne(in *Instance) []Finding {
+	c := &checker{in: in, idx: buildIndex(in.Objects)}
+	checkSchema(c)
+	checkReferences(c)
+	checkSecurity(c)
+	checkCapacity(c)
+	checkNotes(c)
+	return c.findings
+}
+
+// checker holds one instance's index and collects its findings.
+type checker struct {
+	in       *Instance
+	idx      *index
+	findings []Finding
+}
+
+// report adds a finding of rule about o (nil for the instance as a whole), positioned at
+// the instance field path when one is given, else at o's own source.
+func (c *checker) report(rule string, o *object, path string, format string, args ...any) {
+	f := Finding{
+		Rule:     rule,
+		Severity: ruleByID(rule).Severity,
+		Instance: c.in.Name,
+		Message:  fmt.Sprintf(format, args...),
+	}
+	if o != nil {
+		f.Object = o.id
+		if path == "" {
+			path = sourcePath(c.in, o)
+		}
+	}
+	if path != "" {
+		f.Pos = c.at(path)
+	}
+	c.findings = append(c.findings, f)
+}
+
+// at is the position of an instance field path, or of its nearest written ancestor.
+func (c *checker) at(path string) *Position {
+	return lookup(c.in.Sources, path)
+}
+
+func lookup(s render.Sources, path string) *Position {
+	if s == nil {
+		return nil
+	}
+	p, ok := s.Lookup(path)
+	if !ok {
+		return nil
+	}
+	return &Position{File: p.Filename, Line: p.Line, Column: p.Column}
+}
