@@ -10,7 +10,8 @@ import (
 )
 
 func newRenderCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	opts := render.DefaultOptions()
+	cmd := &cobra.Command{
 		Use:   "render [INSTANCE...]",
 		Short: "Compile the CUE instances into generated/<instance>/ (all instances by default)",
 		Long: `render evaluates schema/ with each instance under instances/, applies the
@@ -23,7 +24,7 @@ Nothing is written unless every named instance renders.`,
 			if err != nil {
 				return err
 			}
-			results, err := render.All(root, args)
+			results, err := render.AllWith(root, args, opts)
 			if err != nil {
 				return err
 			}
@@ -36,4 +37,6 @@ Nothing is written unless every named instance renders.`,
 			return nil
 		},
 	}
+	cmd.Flags().IntVarP(&opts.Concurrency, "jobs", "j", opts.Concurrency, "instances evaluated at once (default: one per CPU)")
+	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -53,6 +54,9 @@ func Instances(root string) ([]string, error) {
 	return names, nil
 }
 
+// loadMu serialises CUE loading, which is not safe for concurrent use.
+var loadMu sync.Mutex
+
 // evaluated is what an instance's CUE gives: its objects as plain JSON values, its model
 // and its list of out-of-band Secrets.
 type evaluated struct {
@@ -65,7 +69,9 @@ type evaluated struct {
 func evaluate(root, name string) (*evaluated, error) {
 	ctx := cuecontext.New()
 	cfg := &load.Config{Dir: root}
+	loadMu.Lock()
 	insts := load.Instances([]string{"./" + filepath.ToSlash(filepath.Join(repo.InstancesDir, name))}, cfg)
+	loadMu.Unlock()
 	if len(insts) != 1 {
 		return nil, fmt.Errorf("instance %s: loading gave %d CUE instances, want 1", name, len(insts))
 	}

@@ -78,6 +78,31 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// TestParallelEqualsSerial: evaluating instances concurrently gives exactly the serial
+// output, in the same order.
+func TestParallelEqualsSerial(t *testing.T) {
+	root := testrepo.Root(t)
+	serial, err := render.AllWith(root, nil, render.Options{Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parallel, err := render.AllWith(root, nil, render.Options{Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(serial) != len(parallel) {
+		t.Fatalf("serial gave %d instances, parallel %d", len(serial), len(parallel))
+	}
+	for i := range serial {
+		if serial[i].Instance != parallel[i].Instance {
+			t.Errorf("result %d: serial %s, parallel %s", i, serial[i].Instance, parallel[i].Instance)
+		}
+		if diff := cmp.Diff(serial[i].Files, parallel[i].Files); diff != "" {
+			t.Errorf("%s: parallel render differs (-serial +parallel):\n%s", serial[i].Instance, diff)
+		}
+	}
+}
+
 // TestTransforms checks what kustomize adds: labels, the registry rewrite, hashed
 // ConfigMaps and the rewritten references to them.
 func TestTransforms(t *testing.T) {
@@ -213,13 +238,21 @@ func render1(t *testing.T, root string, names ...string) {
 }
 
 // BenchmarkRenderAll renders the five real instances in memory, as `lsstgen render` does
-// before writing.
+// before writing: one at a time, and one per CPU.
 func BenchmarkRenderAll(b *testing.B) {
 	root := testrepo.Root(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := render.All(root, nil); err != nil {
-			b.Fatal(err)
+	for _, c := range []int{1, 0} {
+		name := "serial"
+		if c == 0 {
+			name = "parallel"
 		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := render.AllWith(root, nil, render.Options{Concurrency: c}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -5,13 +5,34 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
 
 	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
-// All renders the named instances in memory, or every instance when names is empty. An
-// unknown name is an error that lists the known ones. Nothing is written.
+// Options control how instances are rendered.
+type Options struct {
+	// Concurrency bounds how many instances are evaluated at once, each with its own CUE
+	// context. Zero or less means one per CPU.
+	Concurrency int
+}
+
+// DefaultOptions renders one instance per CPU at a time.
+func DefaultOptions() Options {
+	return Options{Concurrency: runtime.GOMAXPROCS(0)}
+}
+
+// All renders the named instances in memory, or every instance when names is empty, with
+// DefaultOptions. An unknown name is an error that lists the known ones. Nothing is written.
 func All(root string, names []string) ([]*Result, error) {
+	return AllWith(root, names, DefaultOptions())
+}
+
+// AllWith is All with options. The results are in the order of names (sorted when every
+// instance is rendered), whatever the concurrency.
+func AllWith(root string, names []string, opts Options) ([]*Result, error) {
 	known, err := Instances(root)
 	if err != nil {
 		return nil, err
@@ -20,22 +41,29 @@ func All(root string, names []string) ([]*Result, error) {
 		names = known
 	}
 	for _, n := range names {
-		if !contains(known, n) {
+		if !slices.Contains(known, n) {
 			return nil, fmt.Errorf("unknown instance %q: instances/ holds %v; add instances/%s/ to create it", n, known, n)
 		}
 	}
-	var results []*Result
-	var errs []error
-	for _, n := range names {
-		r, err := Instance(root, n)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		results = append(results, r)
+	workers := opts.Concurrency
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	results := make([]*Result, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = Instance(root, n)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return results, nil
 }
@@ -134,11 +162,3 @@ func swap(gen, name, staged string) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
