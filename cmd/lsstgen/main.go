@@ -60,6 +60,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 func commands(g *globalOptions, stdout, stderr io.Writer) []*cobra.Command {
 	return []*cobra.Command{
 		newRenderCmd(g, stdout),
+		newCheckCmd(g, stdout),
+		newValidateCmd(g, stdout),
 		newDevClusterCmd(g, stdout),
 	}
 }
