@@ -70,8 +70,13 @@ func New(opts Options) (*Cluster, error) {
 	}
 
 	paths := map[string]string{}
+	wrappers := filepath.Join(tmp, "bin")
+	if err := os.Mkdir(wrappers, 0o755); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
 	for _, b := range Binaries {
-		p, err := guardedBinary(tmp, filepath.Join(bin, b))
+		p, err := guardedBinary(wrappers, filepath.Join(bin, b))
 		if err != nil {
 			_ = os.RemoveAll(tmp)
 			return nil, err
@@ -99,6 +104,15 @@ func New(opts Options) (*Cluster, error) {
 		args.Set(name, values...)
 	}
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: paths["etcd"], Out: out, Err: out}
+	// Keep the processes' files in tmp, so Stop removes them all, whatever envtest does.
+	env.ControlPlane.Etcd.DataDir = filepath.Join(tmp, "etcd")
+	api.CertDir = filepath.Join(tmp, "certs")
+	for _, d := range []string{env.ControlPlane.Etcd.DataDir, api.CertDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			_ = os.RemoveAll(tmp)
+			return nil, err
+		}
+	}
 	c.env = env
 
 	cfg, err := env.Start()

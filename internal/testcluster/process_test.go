@@ -63,7 +63,8 @@ func TestStopsWhenATestPanics(t *testing.T) {
 func TestStopsWhenKilled(t *testing.T) {
 	NeedBinaries(t)
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), envHelper+"=hang")
+	// A killed child cannot remove its temporary files; keep them where the test cleans up.
+	cmd.Env = append(os.Environ(), envHelper+"=hang", "TMPDIR="+t.TempDir())
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
