@@ -62,6 +62,7 @@ func commands(g *globalOptions, stdout, stderr io.Writer) []*cobra.Command {
 		newRenderCmd(g, stdout),
 		newCheckCmd(g, stdout),
 		newValidateCmd(g, stdout),
+		newPlanCmd(g, stdout),
 		newDevClusterCmd(g, stdout),
 	}
 }

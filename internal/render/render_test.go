@@ -194,7 +194,7 @@ func TestFailedRenderLeavesGeneratedUntouched(t *testing.T) {
 	render1(t, root, "pdac", "us-dac")
 	before := testrepo.Snapshot(t, filepath.Join(root, "generated"))
 	// A valid change to pdac and a broken us-dac: nothing may be written.
-	testrepo.WriteFile(t, root, "instances/pdac/zz_change.cue", "package instance\n\ninstance: aspects: portal: firefly: replicas: 2\n")
+	testrepo.WriteFile(t, root, "instances/pdac/zz_change.cue", "package instance\n\ninstance: access: dashboard: false\n")
 	testrepo.WriteFile(t, root, "instances/us-dac/zz_broken.cue", "package instance\n\ninstance: aspects: notebook: maxUsers: \"many\"\n")
 	if _, err := render.All(root, nil); err == nil {
 		t.Fatal("render of a broken instance succeeded")
