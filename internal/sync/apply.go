@@ -1,0 +1,102 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/pkg/ssa"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
+)
+
+// Change is what a cycle did, or in a dry run would do, to one object.
+type Change struct {
+	// Object is Kind/namespace/name, or Kind/name for a cluster-scoped object.
+	Object string
+	// Action is created, configured, unchanged, deleted or skipped (ssa's actions).
+	Action string
+	// Reason says why an object was skipped, or why a prune was not done.
+	Reason string
+}
+
+// prepare copies the snapshot's objects and sets the instance's owner labels on each, so
+// that prune can tell what this instance owns. Two objects with one identity are refused.
+func (s *Syncer) prepare(snap *Snapshot) ([]*unstructured.Unstructured, entrySet, error) {
+	objs := make([]*unstructured.Unstructured, len(snap.Objects))
+	desired := entrySet{}
+	for i, o := range snap.Objects {
+		c := o.DeepCopy()
+		labels := c.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[render.LabelInstance] = s.opts.Instance
+		labels[render.LabelManagedBy] = render.ManagedByValue
+		c.SetLabels(labels)
+		e := entryOf(c)
+		if _, dup := desired[e.key()]; dup {
+			return nil, nil, &SourceError{Revision: snap.Commit, Commit: snap.Commit, Instance: snap.Instance,
+				Err: fmt.Errorf("%s is defined twice", e)}
+		}
+		desired.add(e)
+		objs[i] = c
+	}
+	return objs, desired, nil
+}
+
+// apply server-side applies objs in stages (CRDs, Namespaces and cluster roles, then
+// classes, then the rest), patching only the objects whose dry run differs from the live one.
+func (s *Syncer) apply(ctx context.Context, objs []*unstructured.Unstructured) ([]Change, error) {
+	opts := ssa.DefaultApplyOptions()
+	if s.opts.WaitTimeout > 0 {
+		opts.WaitTimeout = s.opts.WaitTimeout
+	}
+	cs, err := s.manager.ApplyAllStaged(ctx, objs, opts)
+	var changes []Change
+	if cs != nil {
+		for _, e := range cs.Entries {
+			changes = append(changes, Change{Object: e.Subject, Action: string(e.Action)})
+		}
+	}
+	return changes, err
+}
+
+// diff returns what apply would do, writing nothing. A namespaced object whose namespace
+// the same cycle would create cannot be dry-run and is reported as created.
+func (s *Syncer) diff(ctx context.Context, objs []*unstructured.Unstructured) ([]Change, error) {
+	opts := ssa.DefaultDiffOptions()
+	newNamespaces := map[string]bool{}
+	var changes []Change
+	one := func(o *unstructured.Unstructured) error {
+		e, _, _, err := s.manager.Diff(ctx, o.DeepCopy(), opts)
+		if err != nil {
+			if apierrors.IsNotFound(err) && newNamespaces[o.GetNamespace()] {
+				changes = append(changes, Change{Object: objectID(o), Action: string(ssa.CreatedAction)})
+				return nil
+			}
+			return fmt.Errorf("%s dry-run failed: %w", objectID(o), err)
+		}
+		changes = append(changes, Change{Object: objectID(o), Action: string(e.Action)})
+		if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" && e.Action == ssa.CreatedAction {
+			newNamespaces[o.GetName()] = true
+		}
+		return nil
+	}
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" {
+			if err := one(o); err != nil {
+				return changes, err
+			}
+		}
+	}
+	for _, o := range objs {
+		if !(o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1") {
+			if err := one(o); err != nil {
+				return changes, err
+			}
+		}
+	}
+	return changes, nil
+}

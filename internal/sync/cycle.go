@@ -1,0 +1,161 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+)
+
+// Result is what one cycle did, or in a dry run would do.
+type Result struct {
+	Instance string
+	Commit   string
+	DryRun   bool
+	// Changes lists every object applied, pruned or deliberately left in place, in order.
+	Changes []Change
+}
+
+// Changed reports whether the cycle created, configured or deleted anything.
+func (r *Result) Changed() bool {
+	for _, c := range r.Changes {
+		if c.Action != string(ssa.UnchangedAction) && c.Action != string(ssa.SkippedAction) {
+			return true
+		}
+	}
+	return false
+}
+
+// counts returns the number of changes by action.
+func (r *Result) counts() map[string]int {
+	n := map[string]int{}
+	for _, c := range r.Changes {
+		n[c.Action]++
+	}
+	return n
+}
+
+// Sync makes the cluster hold snap: it records the objects as pending in the inventory
+// when there are new ones, applies them, and only when every apply succeeded prunes the
+// inventory's objects that left git and commits the inventory with snap's commit. A cycle
+// that changes nothing writes nothing, the inventory included.
+func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
+	res := &Result{Instance: s.opts.Instance, Commit: snap.Commit, DryRun: s.opts.DryRun}
+	if snap.Instance != s.opts.Instance {
+		return res, fmt.Errorf("snapshot of instance %s given to the sync of %s", snap.Instance, s.opts.Instance)
+	}
+	objs, desired, err := s.prepare(snap)
+	if err != nil {
+		return res, err
+	}
+	inv, err := s.loadInventory(ctx)
+	if err != nil {
+		return res, err
+	}
+	if !s.opts.DryRun && !desired.subsetOf(inv.Objects) {
+		inv.Pending.add(desired.sorted()...)
+		inv.PendingCommit = snap.Commit
+		if err := s.saveInventory(ctx, inv); err != nil {
+			return res, fmt.Errorf("recording the pending inventory, nothing applied: %w", err)
+		}
+	}
+
+	var changes []Change
+	if s.opts.DryRun {
+		changes, err = s.diff(ctx, objs)
+	} else {
+		changes, err = s.apply(ctx, objs)
+	}
+	s.record(res, snap.Commit, changes...)
+	if err != nil {
+		return res, fmt.Errorf("apply failed, nothing pruned: %w", err)
+	}
+
+	known := inv.all()
+	candidates := entrySet{}
+	for k, e := range known {
+		if _, ok := desired[k]; !ok {
+			candidates.add(e)
+		}
+	}
+	pruned, remaining, pruneErr := s.prune(ctx, candidates, len(known))
+	s.record(res, snap.Commit, pruned...)
+	if s.opts.DryRun {
+		return res, pruneErr
+	}
+
+	next := entrySet{}
+	next.add(desired.sorted()...)
+	next.add(remaining.sorted()...)
+	if !next.equal(inv.Objects) || inv.Commit != snap.Commit || len(inv.Pending) > 0 {
+		inv.Objects, inv.Commit = next, snap.Commit
+		inv.Pending, inv.PendingCommit = entrySet{}, ""
+		if err := s.saveInventory(ctx, inv); err != nil {
+			return res, errors.Join(pruneErr, fmt.Errorf("committing the inventory: %w", err))
+		}
+	}
+	return res, pruneErr
+}
+
+// record adds changes to res and logs each one that is not "unchanged".
+func (s *Syncer) record(res *Result, commit string, changes ...Change) {
+	for _, c := range changes {
+		res.Changes = append(res.Changes, c)
+		if c.Action == string(ssa.UnchangedAction) {
+			continue
+		}
+		attrs := []any{"instance", s.opts.Instance, "commit", commit, "object", c.Object, "action", c.Action, "dry_run", s.opts.DryRun}
+		if c.Reason != "" {
+			attrs = append(attrs, "reason", c.Reason)
+		}
+		s.log.Info("object", attrs...)
+	}
+}
+
+// Cycle fetches the source's commit and syncs it, logging one line for the cycle. A
+// commit the source refuses changes nothing in the cluster: what was applied stays.
+func (s *Syncer) Cycle(ctx context.Context, src *Source) (*Result, error) {
+	start := time.Now()
+	res := &Result{Instance: s.opts.Instance, DryRun: s.opts.DryRun}
+	snap, err := src.Fetch(ctx, s.opts.Instance)
+	if err == nil {
+		res, err = s.Sync(ctx, snap)
+	}
+	attrs := []any{"instance", s.opts.Instance, "revision", src.revision(), "commit", res.Commit, "dry_run", s.opts.DryRun,
+		"duration_ms", time.Since(start).Milliseconds()}
+	for action, n := range res.counts() {
+		attrs = append(attrs, action, n)
+	}
+	if err != nil {
+		s.log.Error("cycle failed", append(attrs, "error", err.Error())...)
+		return res, err
+	}
+	s.log.Info("cycle", attrs...)
+	return res, nil
+}
+
+// Run runs a cycle every interval until ctx ends. A failed cycle is logged and retried at
+// the next interval; each cycle also restores objects changed by hand (drift).
+func (s *Syncer) Run(ctx context.Context, src *Source, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("interval %v is not positive", interval)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		_, _ = s.Cycle(ctx, src)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Logger returns a JSON logger writing to w.
+func Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

@@ -1,0 +1,88 @@
+package sync
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// FieldManager is the server-side apply field manager of every object sync applies.
+const FieldManager = "lsstgen"
+
+// DefaultNamespace is the namespace sync keeps its inventories in.
+const DefaultNamespace = "lsstgen-system"
+
+// Options configure a Syncer.
+type Options struct {
+	// Instance is the instance whose generated/<instance>/ is applied.
+	Instance string
+	// Namespace holds the inventory ConfigMap; it is created when missing.
+	Namespace string
+	// DryRun computes what a cycle would change and changes nothing, the inventory included.
+	DryRun bool
+	// MaxPruneShare is the largest share of the inventory one cycle may delete (0.25 is a
+	// quarter); a cycle that would delete more deletes nothing and fails.
+	MaxPruneShare float64
+	// ForcePrune lifts MaxPruneShare for a cycle.
+	ForcePrune bool
+	// PruneProtectedKinds allows pruning Namespaces, PersistentVolumes and
+	// PersistentVolumeClaims, which are otherwise left in place when they leave git.
+	PruneProtectedKinds bool
+	// WaitTimeout bounds the wait for Namespaces, CRDs, cluster roles and classes to be
+	// ready before the objects that need them are applied.
+	WaitTimeout time.Duration
+}
+
+// DefaultOptions returns options for instance: inventory in lsstgen-system, prune at
+// most a quarter of the inventory per cycle, protected kinds never pruned.
+func DefaultOptions(instance string) Options {
+	return Options{
+		Instance:      instance,
+		Namespace:     DefaultNamespace,
+		MaxPruneShare: 0.25,
+		WaitTimeout:   time.Minute,
+	}
+}
+
+// Syncer applies snapshots of one instance to one cluster.
+type Syncer struct {
+	client  client.Client
+	manager *ssa.ResourceManager
+	log     *slog.Logger
+	opts    Options
+}
+
+// New returns a Syncer talking to the cluster cfg points at and logging to log.
+func New(cfg *rest.Config, log *slog.Logger, opts Options) (*Syncer, error) {
+	if opts.Instance == "" {
+		return nil, fmt.Errorf("no instance to sync")
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	if opts.MaxPruneShare < 0 || opts.MaxPruneShare > 1 {
+		return nil, fmt.Errorf("prune share %v is not between 0 and 1", opts.MaxPruneShare)
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return nil, fmt.Errorf("reaching the apiserver at %s: %w", cfg.Host, err)
+	}
+	c, err := client.New(cfg, client.Options{HTTPClient: httpClient, Mapper: mapper})
+	if err != nil {
+		return nil, err
+	}
+	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
+	m := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "lsst.org"})
+	m.SetConcurrency(4)
+	return &Syncer{client: c, manager: m, log: log, opts: opts}, nil
+}
