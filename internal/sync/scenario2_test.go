@@ -96,7 +96,7 @@ func TestPruneLeavesProtectedObjects(t *testing.T) {
 		}
 	}
 	want(t, "prune actions", map[string]string{
-		"Namespace/" + h.ns:                      "skipped",
+		"Namespace/" + h.ns:                       "skipped",
 		"PersistentVolumeClaim/" + h.ns + "/data": "skipped",
 		"ConfigMap/" + h.ns + "/extra":            "skipped",
 		"ServiceAccount/" + h.ns + "/web":         "skipped",
