@@ -69,7 +69,8 @@ func clusterSourcePath(in *Instance, o *object) string {
 	case o.kind == "ClusterRoleBinding" && o.name == "bastion-users":
 		return I + ".access.bastionGroups"
 	case o.kind == "Namespace":
-		return adminsPath(in, o.name)
+		// Where the namespace's own objects come from.
+		return sourcePath(in, &object{kind: "Namespace", ns: o.name})
 	case o.kind == "PersistentVolume" && strings.HasPrefix(o.name, "gpfs-"):
 		vol, _, _ := strings.Cut(strings.TrimPrefix(o.name, "gpfs-"), "-")
 		return I + ".storage.gpfs." + render.Label(vol)
@@ -81,6 +82,8 @@ func clusterSourcePath(in *Instance, o *object) string {
 		return I + ".ingress"
 	case strings.Contains(o.name, "log-forwarder"):
 		return I + ".logging"
+	case o.kind == "ClusterRole" || o.kind == "ClusterRoleBinding":
+		return I + ".access"
 	}
 	return I
 }
@@ -97,3 +100,17 @@ func adminsPath(in *Instance, ns string) string {
 
 // nodePath is where node n is claimed.
 func nodePath(n string) string { return "instance.nodes." + render.Label(n) }
+
+// writtenPath is the Sources path of o when the instance's files write it directly under
+// objects (objects.cluster.<Kind>.<name> or objects.namespaced.<ns>.<Kind>.<name>), or "".
+func writtenPath(in *Instance, o *object) string {
+	L := render.Label
+	p := "objects.cluster." + L(o.kind) + "." + L(o.name)
+	if o.ns != "" {
+		p = "objects.namespaced." + L(o.ns) + "." + L(o.kind) + "." + L(o.name)
+	}
+	if _, ok := in.Sources[p]; ok {
+		return p
+	}
+	return ""
+}

@@ -52,8 +52,9 @@ type checker struct {
 	findings []Finding
 }
 
-// report adds a finding of rule about o (nil for the instance as a whole), positioned at
-// the instance field path when one is given, else at o's own source.
+// report adds a finding of rule about o (nil for the instance as a whole), positioned where
+// o is written when the instance's files write it, else at the instance field path when
+// one is given, else at the field o comes from.
 func (c *checker) report(rule string, o *object, path string, format string, args ...any) {
 	f := Finding{
 		Rule:     rule,
@@ -63,7 +64,10 @@ func (c *checker) report(rule string, o *object, path string, format string, arg
 	}
 	if o != nil {
 		f.Object = o.id
-		if path == "" {
+		// An object written in the instance's own files is pointed at there.
+		if p := writtenPath(c.in, o); p != "" {
+			path = p
+		} else if path == "" {
 			path = sourcePath(c.in, o)
 		}
 	}
