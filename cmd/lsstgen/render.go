@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +12,7 @@ import (
 
 func newRenderCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
 	opts := render.DefaultOptions()
+	noCache := false
 	cmd := &cobra.Command{
 		Use:   "render [INSTANCE...]",
 		Short: "Compile the CUE instances into generated/<instance>/ (all instances by default)",
@@ -18,25 +20,31 @@ func newRenderCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
 cross-cutting transforms (labels, registry rewrite, hashed ConfigMaps) and replaces
 generated/<instance>/ with one file per object and a kustomization.yaml.
 
-Nothing is written unless every named instance renders.`,
+Nothing is written unless every named instance renders. An instance whose inputs (its
+files, the schema, the CUE module and lsstgen itself) are unchanged since the last render
+is taken from .cache/render/ instead of being evaluated again; --no-cache evaluates all.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, err := g.root()
 			if err != nil {
 				return err
 			}
-			results, err := render.AllWith(root, args, opts)
+			o := opts
+			if noCache {
+				o.CacheDir = ""
+			} else {
+				o.CacheDir = filepath.Join(root, render.CacheDir)
+			}
+			summaries, err := render.Generate(root, args, o)
 			if err != nil {
 				return err
 			}
-			if err := render.Write(root, results, len(args) == 0); err != nil {
-				return err
-			}
-			for _, r := range results {
-				fmt.Fprintf(stdout, "rendered %s: %d objects in generated/%s/\n", r.Instance, len(r.Objects), r.Instance)
+			for _, s := range summaries {
+				fmt.Fprintf(stdout, "rendered %s: %d objects in generated/%s/\n", s.Instance, s.Objects, s.Instance)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "evaluate every instance, ignoring "+render.CacheDir)
 	cmd.Flags().IntVarP(&opts.Concurrency, "jobs", "j", opts.Concurrency, "instances evaluated at once (default: one per CPU)")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -57,6 +58,9 @@ func Instances(root string) ([]string, error) {
 // loadMu serialises CUE loading, which is not safe for concurrent use.
 var loadMu sync.Mutex
 
+// evaluations counts CUE evaluations, for the tests of the render cache.
+var evaluations atomic.Int64
+
 // evaluated is what an instance's CUE gives: its objects as plain JSON values, its model
 // and its list of out-of-band Secrets.
 type evaluated struct {
@@ -67,6 +71,7 @@ type evaluated struct {
 // evaluate loads and evaluates one instance with its own CUE context (CUE values are not
 // safe for concurrent use) and extracts its objects.
 func evaluate(root, name string) (*evaluated, error) {
+	evaluations.Add(1)
 	ctx := cuecontext.New()
 	cfg := &load.Config{Dir: root}
 	loadMu.Lock()

@@ -70,6 +70,16 @@ func assemble(name string, model Model, objs []*unstructured.Unstructured) (*Res
 		paths[u] = p
 	}
 	sort.Slice(objs, func(i, j int) bool { return paths[objs[i]] < paths[objs[j]] })
+	// The objects handed on are read back from the files, exactly as a reader of
+	// generated/ (or the render cache) sees them.
+	for i, u := range objs {
+		back, err := parseObject(res.Files[paths[u]])
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: %s: %w", name, paths[u], err)
+		}
+		objs[i] = back
+		paths[back] = paths[u]
+	}
 	res.Objects = objs
 
 	var k bytes.Buffer
@@ -92,4 +102,18 @@ func ObjectPath(u *unstructured.Unstructured) string {
 		dir = "_cluster"
 	}
 	return path.Join(dir, strings.ToLower(u.GetKind())+"-"+u.GetName()+".yaml")
+}
+
+// parseObject reads one generated file into an object, with numbers as int64 or float64
+// as the Kubernetes JSON decoder gives them.
+func parseObject(data []byte) (*unstructured.Unstructured, error) {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(j); err != nil {
+		return nil, err
+	}
+	return u, nil
 }

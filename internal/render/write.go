@@ -17,6 +17,9 @@ type Options struct {
 	// Concurrency bounds how many instances are evaluated at once, each with its own CUE
 	// context. Zero or less means one per CPU.
 	Concurrency int
+	// CacheDir, when set, keeps each rendered instance keyed by the content of its inputs
+	// and the generator, so an unchanged instance is not evaluated again.
+	CacheDir string
 }
 
 // DefaultOptions renders one instance per CPU at a time.
@@ -33,23 +36,54 @@ func All(root string, names []string) ([]*Result, error) {
 // AllWith is All with options. The results are in the order of names (sorted when every
 // instance is rendered), whatever the concurrency.
 func AllWith(root string, names []string, opts Options) ([]*Result, error) {
+	names, err := resolve(root, names)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]*Result, len(names))
+	_, err = each(root, names, opts, func(i int, r *Result) error {
+		results[i] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// resolve checks the names against instances/, or lists every instance when there are none.
+func resolve(root string, names []string) ([]string, error) {
 	known, err := Instances(root)
 	if err != nil {
 		return nil, err
 	}
 	if len(names) == 0 {
-		names = known
+		return known, nil
 	}
 	for _, n := range names {
 		if !slices.Contains(known, n) {
 			return nil, fmt.Errorf("unknown instance %q: instances/ holds %v; add instances/%s/ to create it", n, known, n)
 		}
 	}
+	return names, nil
+}
+
+// each renders the instances with at most opts.Concurrency at once and hands each result
+// to fn (called concurrently). It returns the cache keys it used and every instance's
+// error, joined.
+func each(root string, names []string, opts Options, fn func(i int, r *Result) error) ([]string, error) {
 	workers := opts.Concurrency
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	results := make([]*Result, len(names))
+	shared := ""
+	if opts.CacheDir != "" {
+		var err error
+		if shared, err = sharedKey(root); err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]string, len(names))
 	errs := make([]error, len(names))
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
@@ -58,14 +92,94 @@ func AllWith(root string, names []string, opts Options) ([]*Result, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = Instance(root, n)
+			r, key, err := cachedInstance(root, n, shared, opts.CacheDir)
+			keys[i] = key
+			if err == nil {
+				err = fn(i, r)
+			}
+			errs[i] = err
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	return keys, errors.Join(errs...)
+}
+
+// cachedInstance renders one instance, through the cache when cacheDir is set, and
+// returns the cache key it used.
+func cachedInstance(root, name, shared, cacheDir string) (*Result, string, error) {
+	if cacheDir == "" {
+		r, err := Instance(root, name)
+		return r, "", err
+	}
+	key, err := instanceKey(root, shared, name)
+	if err != nil {
+		return nil, "", err
+	}
+	if r, ok := cacheLoad(cacheDir, key); ok && r.Instance == name {
+		return r, key, nil
+	}
+	r, err := Instance(root, name)
+	if err != nil {
+		return nil, key, err
+	}
+	// A cache that cannot be written only costs time.
+	_ = cacheStore(cacheDir, key, r)
+	return r, key, nil
+}
+
+// Summary is what Generate reports of one instance.
+type Summary struct {
+	Instance string
+	Objects  int
+}
+
+// Generate renders the named instances (every instance when names is empty) and replaces
+// their generated/ folders, as Write does, but stages each instance on disk as soon as it
+// is rendered, so that memory is bounded by the concurrency, not by the number of
+// instances. Nothing in generated/ changes unless every instance renders.
+func Generate(root string, names []string, opts Options) ([]Summary, error) {
+	all := len(names) == 0
+	names, err := resolve(root, names)
+	if err != nil {
 		return nil, err
 	}
-	return results, nil
+	gen := filepath.Join(root, repo.GeneratedDir)
+	if err := os.MkdirAll(gen, 0o755); err != nil {
+		return nil, err
+	}
+	staged := make([]string, len(names))
+	summaries := make([]Summary, len(names))
+	keys, err := each(root, names, opts, func(i int, r *Result) error {
+		dir, err := stage(gen, r)
+		staged[i] = dir
+		summaries[i] = Summary{Instance: r.Instance, Objects: len(r.Objects)}
+		return err
+	})
+	if err != nil {
+		for _, d := range staged {
+			if d != "" {
+				os.RemoveAll(d)
+			}
+		}
+		return nil, err
+	}
+	for i, n := range names {
+		if err := swap(gen, n, staged[i]); err != nil {
+			for _, d := range staged[i:] {
+				os.RemoveAll(d)
+			}
+			return nil, err
+		}
+	}
+	if all {
+		if err := pruneInstances(gen, names); err != nil {
+			return nil, err
+		}
+		if opts.CacheDir != "" {
+			cachePrune(opts.CacheDir, keys)
+		}
+	}
+	return summaries, nil
 }
 
 // Write replaces generated/<instance>/ of each result with exactly the result's files. Each
@@ -86,22 +200,13 @@ func Write(root string, results []*Result, prune bool) error {
 		}
 	}
 	for _, r := range results {
-		dir, err := os.MkdirTemp(gen, ".staging-"+r.Instance+"-")
+		dir, err := stage(gen, r)
+		if dir != "" {
+			staged[r.Instance] = dir
+		}
 		if err != nil {
 			cleanup()
 			return err
-		}
-		staged[r.Instance] = dir
-		for rel, data := range r.Files {
-			p := filepath.Join(dir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				cleanup()
-				return err
-			}
-			if err := os.WriteFile(p, data, 0o644); err != nil {
-				cleanup()
-				return fmt.Errorf("writing %s: %w", rel, err)
-			}
 		}
 	}
 	// Swap each in.
@@ -115,16 +220,40 @@ func Write(root string, results []*Result, prune bool) error {
 	if !prune {
 		return nil
 	}
-	keep := map[string]bool{}
+	var keep []string
 	for _, r := range results {
-		keep[r.Instance] = true
+		keep = append(keep, r.Instance)
 	}
+	return pruneInstances(gen, keep)
+}
+
+// stage writes a result's files into a new folder beside generated/<instance>/ and returns
+// it (also when writing fails, so the caller can remove it).
+func stage(gen string, r *Result) (string, error) {
+	dir, err := os.MkdirTemp(gen, ".staging-"+r.Instance+"-")
+	if err != nil {
+		return "", err
+	}
+	for rel, data := range r.Files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return dir, err
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return dir, fmt.Errorf("writing generated/%s/%s: %w", r.Instance, rel, err)
+		}
+	}
+	return dir, nil
+}
+
+// pruneInstances removes the folders of generated/ that belong to no instance in keep.
+func pruneInstances(gen string, keep []string) error {
 	entries, err := os.ReadDir(gen)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if e.IsDir() && !keep[e.Name()] {
+		if e.IsDir() && !slices.Contains(keep, e.Name()) {
 			if err := os.RemoveAll(filepath.Join(gen, e.Name())); err != nil {
 				return err
 			}
