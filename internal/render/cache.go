@@ -190,7 +190,6 @@ func cacheStore(dir, key string, r *Result) error {
 	return nil
 }
 
-
 // cachePrune removes every entry but those of keep: after a render of every instance, the
 // cache holds exactly the current instances.
 func cachePrune(dir string, keep []string) {

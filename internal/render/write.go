@@ -290,4 +290,3 @@ func swap(gen, name, staged string) error {
 	}
 	return nil
 }
-
