@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -196,9 +197,11 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 	return ins, root
 }
 
+// findObject finds an object by Kind/namespace/name, where the name may be a pattern of
+// path.Match (ConfigMap/registry/nexus-repositories-* for a hashed ConfigMap).
 func findObject(in *Instance, id string) int {
 	for i, u := range in.Objects {
-		if render.ObjectID(u) == id {
+		if ok, _ := path.Match(id, render.ObjectID(u)); ok {
 			return i
 		}
 	}
