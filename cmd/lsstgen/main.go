@@ -64,6 +64,8 @@ func commands(g *globalOptions, stdout, stderr io.Writer) []*cobra.Command {
 		newValidateCmd(g, stdout),
 		newPlanCmd(g, stdout),
 		newDevClusterCmd(g, stdout),
+		newSyncCmd(g, stdout),
+		newDiffCmd(g, stdout),
 	}
 }
 

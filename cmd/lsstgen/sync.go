@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/lsst-dm/lsstgen/internal/sync"
+)
+
+// syncFlags are sync's flags; diff uses the ones that select what to compare.
+type syncFlags struct {
+	instance     string
+	repo         string
+	revision     string
+	cacheDir     string
+	kubeconfig   string
+	namespace    string
+	once         bool
+	interval     time.Duration
+	dryRun       bool
+	maxPrune     float64
+	forcePrune   bool
+	pruneKinds   bool
+	stageTimeout time.Duration
+}
+
+func newSyncCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+	f := &syncFlags{}
+	cmd := &cobra.Command{
+		Use:   "sync --instance NAME [--repo PATH|URL] [--revision REF] [--once] [--interval D] [--dry-run]",
+		Short: "Server-side apply an instance's committed manifests to a cluster, and keep it there",
+		Long: `sync resolves REF in the git repository to a commit, reads generated/<instance>/ at that
+commit (never the working tree) and server-side applies it as field manager ` + sync.FieldManager + `:
+Namespaces, CRDs and cluster roles first, then classes, then the rest; objects that do not
+differ from the cluster are not written. What it applied is recorded in the ConfigMap
+` + sync.InventoryName("<instance>") + ` in --namespace, with the commit. Objects that left git are
+pruned after a successful apply, unless annotated ` + sync.AnnotationPrune + `=` + sync.PruneDisabled + `, a Namespace,
+PersistentVolume or PersistentVolumeClaim (see --prune-protected-kinds), or more than
+--max-prune-share of the inventory (see --force-prune).
+
+With --once it runs one cycle and exits non-zero if it failed; otherwise it runs a cycle
+every --interval, which also restores objects changed by hand, until stopped. Logs are JSON
+on stdout: a line per cycle and per changed object.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, src, err := f.syncer(g, stdout)
+			if err != nil {
+				return err
+			}
+			if f.once {
+				if _, err := s.Cycle(cmd.Context(), src); err != nil {
+					return fmt.Errorf("sync of %s failed: %w", f.instance, err)
+				}
+				return nil
+			}
+			return s.Run(cmd.Context(), src, f.interval)
+		},
+	}
+	f.addSourceFlags(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&f.once, "once", false, "run one cycle and exit; non-zero exit when it fails")
+	fl.DurationVar(&f.interval, "interval", time.Minute, "time between cycles when not --once")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would change and change nothing")
+	fl.Float64Var(&f.maxPrune, "max-prune-share", sync.DefaultOptions("").MaxPruneShare, "largest `SHARE` (0 to 1) of the inventory one cycle may prune")
+	fl.BoolVar(&f.forcePrune, "force-prune", false, "prune even more than --max-prune-share")
+	fl.BoolVar(&f.pruneKinds, "prune-protected-kinds", false, "also prune Namespaces, PersistentVolumes and PersistentVolumeClaims that left git")
+	return cmd
+}
+
+// addSourceFlags adds the flags that say which commit of which instance goes to which cluster.
+func (f *syncFlags) addSourceFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.instance, "instance", "", "the instance to sync (a folder of generated/)")
+	fl.StringVar(&f.repo, "repo", "", "git repository, a `PATH` or URL (default: the repository lsstgen runs in)")
+	fl.StringVar(&f.revision, "revision", "HEAD", "branch, tag or commit to apply")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "where a remote --repo is cloned (default: the user cache folder)")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	fl.StringVar(&f.namespace, "namespace", sync.DefaultNamespace, "namespace of the inventory ConfigMap")
+	fl.DurationVar(&f.stageTimeout, "stage-timeout", time.Minute, "how long to wait for Namespaces, CRDs and classes to be ready")
+	_ = cmd.MarkFlagRequired("instance")
+}
+
+// syncer builds the Syncer and Source the flags describe; logs go to logOut.
+func (f *syncFlags) syncer(g *globalOptions, logOut io.Writer) (*sync.Syncer, *sync.Source, error) {
+	repoPath := f.repo
+	if repoPath == "" {
+		root, err := g.root()
+		if err != nil {
+			return nil, nil, err
+		}
+		repoPath = root
+	}
+	cacheDir := f.cacheDir
+	if cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cacheDir = filepath.Join(base, "lsstgen", "sync", f.instance)
+	}
+	src := &sync.Source{Repo: repoPath, Revision: f.revision, CacheDir: cacheDir}
+	cfg, err := restConfig(f.kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := sync.DefaultOptions(f.instance)
+	opts.Namespace = f.namespace
+	opts.DryRun = f.dryRun
+	opts.MaxPruneShare = f.maxPrune
+	opts.ForcePrune = f.forcePrune
+	opts.PruneProtectedKinds = f.pruneKinds
+	opts.WaitTimeout = f.stageTimeout
+	s, err := sync.New(cfg, sync.Logger(logOut), opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, src, nil
+}
+
+// restConfig loads the kubeconfig file, or $KUBECONFIG, ~/.kube/config, or the in-cluster
+// configuration, in that order.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		if kubeconfig == "" && clientcmd.IsEmptyConfig(err) {
+			return nil, errors.New("no cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a pod")
+		}
+		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	cfg.UserAgent = "lsstgen"
+	return cfg, nil
+}
+

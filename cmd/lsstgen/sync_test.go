@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lsst-dm/lsstgen/internal/testcluster"
+)
+
+// syncTestRepo is a git repository holding generated/cli/ with a Namespace and ConfigMaps.
+type syncTestRepo struct {
+	t   *testing.T
+	dir string
+}
+
+func newSyncTestRepo(t *testing.T) *syncTestRepo {
+	r := &syncTestRepo{t: t, dir: t.TempDir()}
+	r.git("init", "--quiet", "--initial-branch=main")
+	r.git("config", "user.email", "test@example.org")
+	r.git("config", "user.name", "test")
+	return r
+}
+
+func (r *syncTestRepo) git(args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commit writes generated/cli/ with the Namespace cli-ns and one ConfigMap per name.
+func (r *syncTestRepo) commit(configMaps ...string) string {
+	r.t.Helper()
+	dir := filepath.Join(r.dir, "generated", "cli")
+	if err := os.RemoveAll(dir); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	files := map[string]string{"namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cli-ns\n"}
+	k := "resources:\n- namespace.yaml\n"
+	for _, name := range configMaps {
+		files["cm-"+name+".yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: cli-ns\ndata:\n  k: v\n"
+		k += "- cm-" + name + ".yaml\n"
+	}
+	files["kustomization.yaml"] = k
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.git("add", "-A")
+	r.git("commit", "--quiet", "-m", "cli")
+	return r.git("rev-parse", "HEAD")
+}
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// jsonLines decodes JSON log lines, failing on any other line.
+func jsonLines(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("stdout line %q is not JSON: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestSyncAndDiffCommands(t *testing.T) {
+	c := testcluster.Start(t)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, c.KubeConfig(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newSyncTestRepo(t)
+	first := r.commit("a", "b", "c", "d", "e")
+	base := []string{"--instance", "cli", "--repo", r.dir, "--kubeconfig", kubeconfig}
+	syncOnce := append([]string{"sync", "--once"}, base...)
+	diff := append([]string{"diff"}, base...)
+
+	t.Run("diff before the first sync", func(t *testing.T) {
+		code, out, errOut := runCmd(t, diff...)
+		if code != 2 || !strings.Contains(out, "created    ConfigMap/cli-ns/a") || !strings.Contains(out, "created    Namespace/cli-ns") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 2 and the creations", code, out, errOut)
+		}
+	})
+	t.Run("dry run", func(t *testing.T) {
+		code, out, errOut := runCmd(t, append(syncOnce, "--dry-run")...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, l := range jsonLines(t, out) {
+			if l["dry_run"] != true {
+				t.Errorf("line without dry_run: %v", l)
+			}
+		}
+		code, _, _ = runCmd(t, diff...)
+		if code != 2 {
+			t.Errorf("diff after a dry run: exit %d, want 2 (nothing was applied)", code)
+		}
+	})
+	t.Run("first sync", func(t *testing.T) {
+		code, out, errOut := runCmd(t, syncOnce...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var objects int
+		var cycle map[string]any
+		for _, l := range jsonLines(t, out) {
+			switch l["msg"] {
+			case "object":
+				objects++
+			case "cycle":
+				cycle = l
+			}
+		}
+		if objects != 6 || cycle == nil || cycle["commit"] != first || cycle["created"] != float64(6) {
+			t.Errorf("%d object lines and cycle line %v, want 6 and commit %s:\n%s", objects, cycle, first, out)
+		}
+	})
+	t.Run("diff after the sync", func(t *testing.T) {
+		code, out, errOut := runCmd(t, diff...)
+		if code != 0 || !strings.Contains(out, "no changes") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 0 and no changes", code, out, errOut)
+		}
+	})
+	t.Run("second sync logs no object", func(t *testing.T) {
+		code, out, errOut := runCmd(t, syncOnce...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for _, l := range jsonLines(t, out) {
+			if l["msg"] != "cycle" {
+				t.Errorf("unexpected line %v", l)
+			}
+		}
+	})
+	t.Run("bad revision fails", func(t *testing.T) {
+		code, _, errOut := runCmd(t, append(syncOnce, "--revision", "nope")...)
+		if code == 0 || !strings.Contains(errOut, "sync of cli failed") || !strings.Contains(errOut, "nope") {
+			t.Errorf("exit %d, stderr %q; want non-zero naming the revision", code, errOut)
+		}
+	})
+	t.Run("oversized prune fails", func(t *testing.T) {
+		r.commit("a")
+		code, out, errOut := runCmd(t, diff...)
+		if code != 2 || strings.Count(out, "deleted") != 4 {
+			t.Errorf("diff: exit %d, stdout %q, stderr %q; want 2 and 4 deletions", code, out, errOut)
+		}
+		code, _, errOut = runCmd(t, syncOnce...)
+		if code == 0 || !strings.Contains(errOut, "prune refused") {
+			t.Errorf("exit %d, stderr %q; want a refused prune", code, errOut)
+		}
+		code, _, errOut = runCmd(t, append(syncOnce, "--force-prune")...)
+		if code != 0 {
+			t.Errorf("with --force-prune: exit %d, stderr %q", code, errOut)
+		}
+		code, out, _ = runCmd(t, diff...)
+		if code != 0 {
+			t.Errorf("diff after the forced prune: exit %d, stdout %q", code, out)
+		}
+	})
+}
+
+func TestSyncCommandErrors(t *testing.T) {
+	r := newSyncTestRepo(t)
+	r.commit("a")
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no instance", []string{"sync", "--once", "--repo", r.dir}, `"instance" not set`},
+		{"kubeconfig missing", []string{"sync", "--once", "--instance", "cli", "--repo", r.dir, "--kubeconfig", missing}, "loading the kubeconfig"},
+		{"diff kubeconfig missing", []string{"diff", "--instance", "cli", "--repo", r.dir, "--kubeconfig", missing}, "loading the kubeconfig"},
+		{"bad share", []string{"sync", "--once", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--max-prune-share", "2"}, "not between 0 and 1"},
+		{"no repository", []string{"-C", t.TempDir(), "sync", "--once", "--instance", "cli", "--kubeconfig", writeKubeconfig(t)}, ""},
+		{"no interval", []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--interval", "0"}, "interval 0s is not positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCmd(t, tc.args...)
+			if code != 1 || !strings.Contains(errOut, tc.want) || errOut == "" {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
+
+// writeKubeconfig writes a kubeconfig naming an apiserver that is not there.
+func writeKubeconfig(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "kubeconfig")
+	const kc = `apiVersion: v1
+kind: Config
+clusters:
+- name: none
+  cluster:
+    server: https://127.0.0.1:1
+contexts:
+- name: none
+  context:
+    cluster: none
+    user: none
+current-context: none
+users:
+- name: none
+  user:
+    token: x
+`
+	if err := os.WriteFile(f, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
