@@ -140,4 +140,3 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	cfg.UserAgent = "lsstgen"
 	return cfg, nil
 }
-
