@@ -99,6 +99,9 @@ func Compare(root string, results []*render.Result, all bool) ([]Stale, error) {
 }
 
 func compareInstance(dir string, r *render.Result) ([]Stale, error) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("%s is a file; it must be the instance's folder of manifests: remove it and run lsstgen render", dir)
+	}
 	committed := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
