@@ -1,0 +1,85 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader in two goroutines.
+type lockedBuffer struct {
+	mu gosync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestDaemonRestoresHandEdits(t *testing.T) {
+	h := newHarness(t, "drift", nil)
+	logs := &lockedBuffer{}
+	h.s.log = Logger(logs)
+	h.repo.commitInstance(h.instance, h.files())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.s.Run(ctx, h.src, 100*time.Millisecond) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	key := client.ObjectKey{Namespace: h.ns, Name: "settings"}
+	waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), `"msg":"cycle"`) })
+
+	cm := &corev1.ConfigMap{}
+	if err := h.s.client.Get(ctx, key, cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["mode"] = "edited-by-hand"
+	if err := h.s.client.Update(ctx, cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the hand edit to be undone", func() bool {
+		got := &corev1.ConfigMap{}
+		return h.s.client.Get(ctx, key, got) == nil && got.Data["mode"] == "test"
+	})
+	if !strings.Contains(logs.String(), `"object":"ConfigMap/drift-ns/settings","action":"configured"`) {
+		t.Errorf("the drift was not logged:\n%s", logs)
+	}
+}
+
+func TestRunRejectsNoInterval(t *testing.T) {
+	s := &Syncer{}
+	if err := s.Run(context.Background(), &Source{}, 0); err == nil {
+		t.Error("Run with a zero interval returned no error")
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
