@@ -1,0 +1,146 @@
+package validate
+
+import (
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the rules table of docs/rules.md")
+
+const rulesDoc = "../../docs/rules.md"
+
+// rulesTable is the Markdown table of Rules.
+func rulesTable() string {
+	var b strings.Builder
+	b.WriteString("| id | family | severity | rule |\n|---|---|---|---|\n")
+	for _, r := range Rules {
+		b.WriteString("| `" + r.ID + "` | " + r.Family + " | " + string(r.Severity) + " | " + strings.ReplaceAll(r.Summary, "|", `\|`) + " |\n")
+	}
+	return b.String()
+}
+
+// TestRulesDoc: docs/rules.md's table is Rules (go test -run TestRulesDoc -update rewrites it).
+func TestRulesDoc(t *testing.T) {
+	b, err := os.ReadFile(rulesDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- rules:begin -->\n", "<!-- rules:end -->"
+	doc := string(b)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the %q and %q markers", rulesDoc, begin, end)
+	}
+	got, want := doc[i+len(begin):j], rulesTable()
+	if *update {
+		if err := os.WriteFile(rulesDoc, []byte(doc[:i+len(begin)]+want+doc[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s is stale; run go test ./internal/validate -run TestRulesDoc -update (-want +got):\n%s", rulesDoc, diff)
+	}
+}
+
+// TestRuleIDs: ids are unique and well formed, and every summary says something.
+func TestRuleIDs(t *testing.T) {
+	re := regexp.MustCompile(`^LSST-(SCHEMA|REF|SEC|CAP|NOTES)-\d{3}$`)
+	seen := map[string]bool{}
+	for _, r := range Rules {
+		if !re.MatchString(r.ID) || seen[r.ID] || r.Summary == "" || (r.Severity != Error && r.Severity != Warning) {
+			t.Errorf("bad rule %+v (duplicate: %v)", r, seen[r.ID])
+		}
+		seen[r.ID] = true
+	}
+	if got := ruleByID("LSST-NOPE-001"); got.Severity != Error {
+		t.Errorf("an unknown id must default to an error, got %+v", got)
+	}
+}
+
+func TestImagePinned(t *testing.T) {
+	tests := []struct {
+		ref  string
+		want bool
+	}{
+		{"registry.pdac.lsst.example/ipac/firefly:2024.3.3", true},
+		{"registry.pdac.lsst.example/ipac/firefly:latest", false},
+		{"registry.pdac.lsst.example/ipac/firefly", false},
+		{"registry.pdac.lsst.example:5000/ipac/firefly", false},
+		{"registry.pdac.lsst.example:5000/ipac/firefly:1.0", true},
+		{"firefly@sha256:0123456789abcdef", true},
+		{"firefly:", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ref, func(t *testing.T) {
+			if got := imagePinned(tc.ref); got != tc.want {
+				t.Errorf("imagePinned(%q) = %v, want %v", tc.ref, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadManifests(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{name: "two documents and an empty one", in: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", want: []string{"ConfigMap/x/a", "Namespace/x"}},
+		{name: "json", in: `{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}`, want: []string{"Namespace/x"}},
+		{name: "nothing", in: ""},
+		{name: "no kind", in: "apiVersion: v1\nmetadata: {name: a}\n", wantErr: "document 1 has no apiVersion, kind or metadata.name"},
+		{name: "not yaml", in: "apiVersion: v1\nkind: [\n", wantErr: "document 1:"},
+		{name: "a list, not an object", in: "- a\n- b\n", wantErr: "document 1:"},
+		{name: "name of the wrong type", in: "apiVersion: v1\nkind: Namespace\nmetadata: {name: [x]}\n", wantErr: "document 1 has no apiVersion, kind or metadata.name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			objs, err := ReadManifests([]byte(tc.in))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one holding %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, u := range objs {
+				got = append(got, u.GetKind()+"/"+strings.TrimPrefix(u.GetNamespace()+"/", "/")+u.GetName())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFindingString(t *testing.T) {
+	tests := []struct {
+		in   Finding
+		want string
+	}{
+		{Finding{Rule: "LSST-SEC-008", Severity: Error, Instance: "pdac", Object: "Deployment/portal/firefly", Message: "m", Pos: &Position{File: "f.cue", Line: 3, Column: 2}}, "f.cue:3:2: error LSST-SEC-008 [pdac] Deployment/portal/firefly: m"},
+		{Finding{Rule: "LSST-CAP-001", Severity: Warning, Instance: "pdac", Message: "m", Pos: &Position{File: "f.cue", Line: 3}}, "f.cue:3: warning LSST-CAP-001 [pdac]: m"},
+		{Finding{Rule: "LSST-CAP-001", Severity: Error, Instance: "pdac", Message: "m"}, "error LSST-CAP-001 [pdac]: m"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.in.String()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if HasErrors([]Finding{{Severity: Warning}}) || !HasErrors([]Finding{{Severity: Warning}, {Severity: Error}}) {
+		t.Error("HasErrors is wrong")
+	}
+}
