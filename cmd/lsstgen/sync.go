@@ -30,6 +30,7 @@ type syncFlags struct {
 	forcePrune   bool
 	pruneKinds   bool
 	stageTimeout time.Duration
+	health       time.Duration
 }
 
 func newSyncCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
@@ -45,6 +46,9 @@ differ from the cluster are not written. What it applied is recorded in the Conf
 pruned after a successful apply, unless annotated ` + sync.AnnotationPrune + `=` + sync.PruneDisabled + `, a Namespace,
 PersistentVolume or PersistentVolumeClaim (see --prune-protected-kinds), or more than
 --max-prune-share of the inventory (see --force-prune).
+
+After apply and prune it waits up to --health-timeout for the commit's objects to be ready
+(a Deployment rolled out, …) and fails the cycle when they are not.
 
 With --once it runs one cycle and exits non-zero if it failed; otherwise it runs a cycle
 every --interval, which also restores objects changed by hand, until stopped. Logs are JSON
@@ -71,6 +75,7 @@ on stdout: a line per cycle and per changed object.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would change and change nothing")
 	fl.Float64Var(&f.maxPrune, "max-prune-share", sync.DefaultOptions("").MaxPruneShare, "largest `SHARE` (0 to 1) of the inventory one cycle may prune")
 	fl.BoolVar(&f.forcePrune, "force-prune", false, "prune even more than --max-prune-share")
+	fl.DurationVar(&f.health, "health-timeout", sync.DefaultOptions("").HealthTimeout, "how long to wait for the commit's objects to be ready (kstatus) before the cycle fails; 0 does not wait")
 	fl.BoolVar(&f.pruneKinds, "prune-protected-kinds", false, "also prune Namespaces, PersistentVolumes and PersistentVolumeClaims that left git")
 	return cmd
 }
@@ -118,6 +123,7 @@ func (f *syncFlags) syncer(g *globalOptions, logOut io.Writer) (*sync.Syncer, *s
 	opts.ForcePrune = f.forcePrune
 	opts.PruneProtectedKinds = f.pruneKinds
 	opts.WaitTimeout = f.stageTimeout
+	opts.HealthTimeout = f.health
 	s, err := sync.New(cfg, sync.Logger(logOut), opts)
 	if err != nil {
 		return nil, nil, err

@@ -97,7 +97,7 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 			return res, errors.Join(pruneErr, fmt.Errorf("committing the inventory: %w", err))
 		}
 	}
-	return res, pruneErr
+	return res, errors.Join(pruneErr, s.waitHealthy(ctx, objs))
 }
 
 // record adds changes to res and logs each one that is not "unchanged".

@@ -40,6 +40,7 @@ func newHarness(t *testing.T, instance string, edit func(*Options)) *harness {
 	h.src = &Source{Repo: h.repo.dir, Revision: "main"}
 	opts := DefaultOptions(instance)
 	opts.WaitTimeout = 20 * time.Second
+	opts.HealthTimeout = 0 // no controllers run here: a Deployment never becomes ready
 	if edit != nil {
 		edit(&opts)
 	}

@@ -268,7 +268,9 @@ func TestSyncPDAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &strings.Builder{}
-	s, err := New(c.Admin(), Logger(logs), DefaultOptions("pdac"))
+	opts := DefaultOptions("pdac")
+	opts.HealthTimeout = 0 // no controllers: its workloads never become ready here
+	s, err := New(c.Admin(), Logger(logs), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

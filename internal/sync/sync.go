@@ -37,16 +37,22 @@ type Options struct {
 	// WaitTimeout bounds the wait for Namespaces, CRDs, cluster roles and classes to be
 	// ready before the objects that need them are applied.
 	WaitTimeout time.Duration
+	// HealthTimeout bounds the wait, after apply, prune and inventory commit, for the
+	// commit's objects to be ready (kstatus); a failed object ends the wait at once. The
+	// cycle fails when they are not ready. Zero skips the wait.
+	HealthTimeout time.Duration
 }
 
 // DefaultOptions returns options for instance: inventory in lsstgen-system, prune at
-// most a quarter of the inventory per cycle, protected kinds never pruned.
+// most a quarter of the inventory per cycle, protected kinds never pruned, wait up to five
+// minutes for changed objects to be ready.
 func DefaultOptions(instance string) Options {
 	return Options{
 		Instance:      instance,
 		Namespace:     DefaultNamespace,
 		MaxPruneShare: 0.25,
 		WaitTimeout:   time.Minute,
+		HealthTimeout: 5 * time.Minute,
 	}
 }
 
