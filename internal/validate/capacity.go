@@ -259,20 +259,21 @@ func (c *checker) demands(nodes []*node) []demand {
 }
 
 func checkTotals(c *checker, nodes []*node) {
-	var capCPU, capMem, cpu, mem int64
+	// Sums in float64: requests times replicas may exceed int64 in a hostile input.
+	var capCPU, capMem, cpu, mem float64
 	for _, n := range nodes {
-		capCPU += max(n.cpuMilli, 0)
-		capMem += max(n.mem, 0)
+		capCPU += float64(max(n.cpuMilli, 0))
+		capMem += float64(max(n.mem, 0))
 	}
 	for _, d := range c.demands(nodes) {
-		cpu += d.cpu * int64(d.count)
-		mem += d.mem * int64(d.count)
+		cpu += float64(d.cpu) * float64(d.count)
+		mem += float64(d.mem) * float64(d.count)
 	}
 	if cpu > capCPU {
-		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s cpu (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", milli(cpu), len(nodes), milli(capCPU))
+		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s cpu (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", milliF(cpu), len(nodes), milliF(capCPU))
 	}
 	if mem > capMem {
-		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s memory (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", bytesGi(mem), len(nodes), bytesGi(capMem))
+		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s memory (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", bytesGiF(mem), len(nodes), bytesGiF(capMem))
 	}
 }
 
@@ -307,7 +308,12 @@ func placeAll(c *checker, nodes []*node) {
 			}
 			continue
 		}
-		for i := 0; i < d.count; i++ {
+		count := d.count
+		if d.cpu <= 0 && d.mem <= 0 && !hasAntiAffinity(d.p) {
+			// Pods that request nothing all fit wherever the first one does.
+			count = min(count, 1)
+		}
+		for i := 0; i < count; i++ {
 			if n := firstFit(d, nodes); n != nil {
 				place(n, d)
 				continue
@@ -316,6 +322,11 @@ func placeAll(c *checker, nodes []*node) {
 			break
 		}
 	}
+}
+
+func hasAntiAffinity(p *pod) bool {
+	a := p.spec.Affinity
+	return a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0
 }
 
 func place(n *node, d demand) {
@@ -512,3 +523,7 @@ func checkNodesClaimedOnce(instances []Instance) []Finding {
 func milli(m int64) string { return strconv.FormatFloat(float64(m)/1000, 'f', -1, 64) }
 
 func bytesGi(b int64) string { return fmt.Sprintf("%.1fGi", float64(b)/gib) }
+
+func milliF(m float64) string { return strconv.FormatFloat(m/1000, 'f', -1, 64) }
+
+func bytesGiF(b float64) string { return fmt.Sprintf("%.1fGi", b/gib) }
