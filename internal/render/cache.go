@@ -2,6 +2,7 @@ package render
 
 import (
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -37,12 +38,18 @@ var (
 	generatorErr  error
 )
 
-// generatorFingerprint hashes the running executable once per process.
+// generatorFingerprint identifies the running executable's content, once per process: the
+// Go build ID the toolchain stores in it (a hash of everything it was built from), or, where
+// the executable has none that can be read, a hash of the whole file.
 func generatorFingerprint() (string, error) {
 	generatorOnce.Do(func() {
 		exe, err := os.Executable()
 		if err != nil {
 			generatorErr = err
+			return
+		}
+		if id, ok := goBuildID(exe); ok {
+			generatorSum = "go-build-id:" + id
 			return
 		}
 		f, err := os.Open(exe)
@@ -56,9 +63,32 @@ func generatorFingerprint() (string, error) {
 			generatorErr = err
 			return
 		}
-		generatorSum = hex.EncodeToString(h.Sum(nil))
+		generatorSum = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	})
 	return generatorSum, generatorErr
+}
+
+// goBuildID reads the Go build ID note of an ELF executable.
+func goBuildID(exe string) (string, bool) {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	sec := f.Section(".note.go.buildid")
+	if sec == nil {
+		return "", false
+	}
+	data, err := sec.Data()
+	// The note: name size, description size, type (4 bytes each), "Go\x00\x00", the ID.
+	if err != nil || len(data) < 16 || string(data[12:14]) != "Go" {
+		return "", false
+	}
+	n := int(f.ByteOrder.Uint32(data[4:8]))
+	if n == 0 || 16+n > len(data) {
+		return "", false
+	}
+	return string(data[16 : 16+n]), true
 }
 
 // sharedKey hashes the inputs every instance shares.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -165,5 +166,44 @@ func TestGenerateFailureWritesNothing(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, testrepo.Snapshot(t, filepath.Join(root, "generated"))); diff != "" {
 		t.Errorf("generated/ changed (-before +after):\n%s", diff)
+	}
+}
+
+// TestGeneratorFingerprint: the running executable is identified by its Go build ID.
+func TestGeneratorFingerprint(t *testing.T) {
+	id, err := render.GeneratorFingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(id, "go-build-id:") || len(id) < len("go-build-id:")+20 {
+		t.Errorf("fingerprint %q, want the Go build ID", id)
+	}
+}
+
+// TestGenerateLeavesUnchangedAlone: an instance whose files are already exactly the render's
+// is not rewritten (its files keep their times); a stray file makes it rewritten, without
+// the stray file.
+func TestGenerateLeavesUnchangedAlone(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	if _, err := render.Generate(root, nil, render.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	k := filepath.Join(root, "generated/pdac/kustomization.yaml")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(k, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := render.Generate(root, nil, render.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(k); err != nil || !fi.ModTime().Equal(old) {
+		t.Errorf("kustomization.yaml was rewritten though nothing changed (%v, %v)", fi.ModTime(), err)
+	}
+	testrepo.WriteFile(t, root, "generated/pdac/portal/deployment-stray.yaml", "# by hand\n")
+	if _, err := render.Generate(root, nil, render.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "generated/pdac/portal/deployment-stray.yaml")); !os.IsNotExist(err) {
+		t.Errorf("a stray file in generated/pdac survived a render: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	yamlv2 "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -62,7 +63,7 @@ func assemble(name string, model Model, objs []*unstructured.Unstructured) (*Res
 		if _, dup := res.Files[p]; dup {
 			return nil, fmt.Errorf("instance %s: two objects render to %s: %s is defined twice", name, p, ObjectID(u))
 		}
-		body, err := yaml.Marshal(u.Object)
+		body, err := yamlv2.Marshal(u.Object)
 		if err != nil {
 			return nil, fmt.Errorf("instance %s: %s: %w", name, ObjectID(u), err)
 		}
@@ -70,10 +71,10 @@ func assemble(name string, model Model, objs []*unstructured.Unstructured) (*Res
 		paths[u] = p
 	}
 	sort.Slice(objs, func(i, j int) bool { return paths[objs[i]] < paths[objs[j]] })
-	// The objects handed on are read back from the files, exactly as a reader of
-	// generated/ (or the render cache) sees them.
+	// The objects handed on are normalised as a reader of generated/ (or the render cache)
+	// sees them: a JSON round trip gives the Kubernetes decoder's number types.
 	for i, u := range objs {
-		back, err := parseObject(res.Files[paths[u]])
+		back, err := roundTrip(u)
 		if err != nil {
 			return nil, fmt.Errorf("instance %s: %s: %w", name, paths[u], err)
 		}
@@ -116,4 +117,17 @@ func parseObject(data []byte) (*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	return u, nil
+}
+
+// roundTrip returns the object as the Kubernetes JSON decoder reads it.
+func roundTrip(u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	j, err := u.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	back := &unstructured.Unstructured{}
+	if err := back.UnmarshalJSON(j); err != nil {
+		return nil, err
+	}
+	return back, nil
 }

@@ -1,8 +1,10 @@
 package render
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -150,9 +152,12 @@ func Generate(root string, names []string, opts Options) ([]Summary, error) {
 	staged := make([]string, len(names))
 	summaries := make([]Summary, len(names))
 	keys, err := each(root, names, opts, func(i int, r *Result) error {
+		summaries[i] = Summary{Instance: r.Instance, Objects: len(r.Objects)}
+		if same(filepath.Join(gen, r.Instance), r.Files) {
+			return nil // already exactly this: nothing to write
+		}
 		dir, err := stage(gen, r)
 		staged[i] = dir
-		summaries[i] = Summary{Instance: r.Instance, Objects: len(r.Objects)}
 		return err
 	})
 	if err != nil {
@@ -164,6 +169,9 @@ func Generate(root string, names []string, opts Options) ([]Summary, error) {
 		return nil, err
 	}
 	for i, n := range names {
+		if staged[i] == "" {
+			continue
+		}
 		if err := swap(gen, n, staged[i]); err != nil {
 			for _, d := range staged[i:] {
 				os.RemoveAll(d)
@@ -245,6 +253,36 @@ func stage(gen string, r *Result) (string, error) {
 	}
 	return dir, nil
 }
+
+// same reports whether dir holds exactly files, byte for byte, and nothing else.
+func same(dir string, files map[string][]byte) bool {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		want, ok := files[filepath.ToSlash(rel)]
+		if !ok {
+			return errDiffers
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, want) {
+			return errDiffers
+		}
+		n++
+		return nil
+	})
+	return err == nil && n == len(files)
+}
+
+var errDiffers = errors.New("differs")
 
 // pruneInstances removes the folders of generated/ that belong to no instance in keep.
 func pruneInstances(gen string, keep []string) error {
