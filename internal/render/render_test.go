@@ -4,10 +4,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/lsst-dm/lsstgen/internal/render"
 	"github.com/lsst-dm/lsstgen/internal/repo"
@@ -51,6 +54,35 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s renders %d objects; every instance has well over 100", r.Instance, len(r.Objects))
 			}
 		})
+	}
+}
+
+// TestKustomizationBuilds: kustomize (what `kubectl apply -k` runs) builds every committed
+// generated/<instance>/ into exactly the rendered objects.
+func TestKustomizationBuilds(t *testing.T) {
+	root := testrepo.Root(t)
+	results, err := render.All(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, repo.GeneratedDir, r.Instance))
+		if err != nil {
+			t.Fatalf("kustomize build generated/%s: %v", r.Instance, err)
+		}
+		var want []string
+		for _, u := range r.Objects {
+			want = append(want, u.GetKind()+"."+u.GroupVersionKind().Group+"|"+u.GetNamespace()+"|"+u.GetName())
+		}
+		var got []string
+		for _, res := range m.Resources() {
+			got = append(got, res.GetKind()+"."+res.GetGvk().Group+"|"+res.GetNamespace()+"|"+res.GetName())
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("kustomize build of generated/%s (-rendered +built):\n%s", r.Instance, diff)
+		}
 	}
 }
 
