@@ -1,0 +1,125 @@
+package validate
+
+import (
+	"fmt"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
+)
+
+// BenchmarkValidateAll validates the five real instances together.
+//
+//	go test ./internal/validate -run '^$' -bench . -benchmem
+func BenchmarkValidateAll(b *testing.B) {
+	ins := realInstances(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if fs := Validate(ins); HasErrors(fs) {
+			b.Fatalf("real instances have findings: %v", fs[0])
+		}
+	}
+}
+
+// BenchmarkSynthetic validates a synthetic instance of n objects, spread over 20
+// namespaces, to show that the checks grow linearly with the number of objects.
+func BenchmarkSynthetic(b *testing.B) {
+	base := pdacInstance(b)
+	for _, n := range []int{1000, 2500, 5000} {
+		in := synthetic(base, n)
+		b.Run(fmt.Sprintf("objects=%d", len(in.Objects)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if fs := Validate([]Instance{in}); HasErrors(fs) {
+					b.Fatalf("synthetic instance has findings: %v", fs[0])
+				}
+			}
+		})
+	}
+}
+
+// TestSyntheticIsClean: the benchmark's instance passes every rule, so that the benchmark
+// measures the checks' normal path.
+func TestSyntheticIsClean(t *testing.T) {
+	in := synthetic(pdacInstance(t), 500)
+	for _, f := range Validate([]Instance{in}) {
+		t.Error(f)
+	}
+}
+
+// synthetic builds an instance of pdac's model with about n objects in 20 namespaces:
+// pdac's logging namespace; each namespace has its Namespace, default-deny and admin
+// binding; then units of a
+// Deployment, its Service, ConfigMap, ServiceAccount and PersistentVolumeClaim.
+func synthetic(base *render.Result, n int) Instance {
+	const namespaces = 20
+	model := base.Model
+	model.Namespaces = map[string]render.Namespace{}
+	reg := model.Instance.Registry.Host
+	var objs []*unstructured.Unstructured
+	add := func(m map[string]any) { objs = append(objs, &unstructured.Unstructured{Object: m}) }
+	meta := func(ns, name string) map[string]any { return map[string]any{"name": name, "namespace": ns} }
+	add(map[string]any{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": map[string]any{"name": "local-disk"}, "provisioner": "kubernetes.io/no-provisioner"})
+	add(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": NamespaceAdminRole},
+		"rules": []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"get"}}}})
+	// pdac's log forwarder, which every instance runs on every node.
+	model.Namespaces["logging"] = base.Model.Namespaces["logging"]
+	for _, u := range base.Objects {
+		if u.GetNamespace() == "logging" || (u.GetKind() == "Namespace" && u.GetName() == "logging") {
+			objs = append(objs, u)
+		}
+	}
+	for k := 0; k < namespaces; k++ {
+		ns := fmt.Sprintf("synth-%02d", k)
+		model.Namespaces[ns] = render.Namespace{Name: ns, Aspect: "platform", PodSecurity: "restricted", Admins: []string{"lsst-synth-admins"}}
+		add(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns, "labels": map[string]any{"pod-security.kubernetes.io/enforce": "restricted"}}})
+		add(map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(ns, "default-deny"),
+			"spec": map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Ingress", "Egress"}}})
+		add(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta(ns, "namespace-admin"),
+			"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NamespaceAdminRole},
+			"subjects": []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "lsst-synth-admins"}}})
+	}
+	for i := 0; len(objs) < n; i++ {
+		ns := fmt.Sprintf("synth-%02d", i%namespaces)
+		name := fmt.Sprintf("app-%05d", i)
+		labels := map[string]any{"app.kubernetes.io/name": name}
+		add(map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(ns, name)})
+		add(map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(ns, name), "data": map[string]any{"k": "v"}})
+		add(map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta(ns, name),
+			"spec": map[string]any{"accessModes": []any{"ReadWriteOnce"}, "storageClassName": "local-disk", "resources": map[string]any{"requests": map[string]any{"storage": "1Gi"}}}})
+		add(map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta(ns, name),
+			"spec": map[string]any{"selector": labels, "ports": []any{map[string]any{"name": "http", "port": 8080}}}})
+		add(map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(ns, name), "spec": map[string]any{
+			"replicas": 1,
+			"selector": map[string]any{"matchLabels": labels},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": labels},
+				"spec": map[string]any{
+					"serviceAccountName": name,
+					"nodeSelector":       map[string]any{LabelRole: "general"},
+					"securityContext":    map[string]any{"runAsNonRoot": true, "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
+					"containers": []any{map[string]any{
+						"name":  "app",
+						"image": reg + "/lsstdax/tap-service:1.18.0",
+						"resources": map[string]any{
+							"requests": map[string]any{"cpu": "1m", "memory": "1Mi"},
+							"limits":   map[string]any{"cpu": "10m", "memory": "16Mi"},
+						},
+						"securityContext": map[string]any{"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []any{"ALL"}}},
+						"volumeMounts":    []any{map[string]any{"name": "config", "mountPath": "/config"}, map[string]any{"name": "data", "mountPath": "/data"}},
+					}},
+					"volumes": []any{
+						map[string]any{"name": "config", "configMap": map[string]any{"name": name}},
+						map[string]any{"name": "data", "persistentVolumeClaim": map[string]any{"claimName": name}},
+					},
+				},
+			},
+		}})
+	}
+	// No notebook, no registry workload: only the synthetic objects are placed.
+	model.Instance.Aspects.Notebook = nil
+	model.Instance.Exposure = ""
+	model.Instance.Registry.Node = ""
+	return Instance{Name: "synthetic", Objects: objs, Model: model, Sources: base.Sources}
+}
