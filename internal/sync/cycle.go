@@ -63,6 +63,9 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 		}
 	}
 
+	objs, skipped, conflictErr := s.withoutConflicts(ctx, objs)
+	s.record(res, snap.Commit, skipped...)
+
 	var changes []Change
 	if s.opts.DryRun {
 		changes, err = s.diff(ctx, objs)
@@ -84,7 +87,7 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 	pruned, remaining, pruneErr := s.prune(ctx, candidates, len(known))
 	s.record(res, snap.Commit, pruned...)
 	if s.opts.DryRun {
-		return res, pruneErr
+		return res, joinConflict(pruneErr, conflictErr)
 	}
 
 	next := entrySet{}
@@ -97,7 +100,15 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 			return res, errors.Join(pruneErr, fmt.Errorf("committing the inventory: %w", err))
 		}
 	}
-	return res, errors.Join(pruneErr, s.waitHealthy(ctx, objs))
+	return res, joinConflict(errors.Join(pruneErr, s.waitHealthy(ctx, objs)), conflictErr)
+}
+
+// joinConflict adds a conflict, if any, to err.
+func joinConflict(err error, conflict *ConflictError) error {
+	if conflict == nil {
+		return err
+	}
+	return errors.Join(err, conflict)
 }
 
 // record adds changes to res and logs each one that is not "unchanged".

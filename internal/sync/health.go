@@ -3,11 +3,15 @@ package sync
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // waitHealthy waits, with kstatus, until every object of the commit is ready (a Deployment
@@ -29,8 +33,43 @@ func (s *Syncer) waitHealthy(ctx context.Context, objs []*unstructured.Unstructu
 	if opts.Timeout < 5*opts.Interval {
 		opts.Interval = opts.Timeout / 5
 	}
-	if err := s.manager.WaitForSetWithContext(ctx, set, opts); err != nil {
-		return fmt.Errorf("health check: %w", err)
+	waitErr := s.manager.WaitForSetWithContext(ctx, set, opts)
+	if waitErr == nil {
+		return nil
 	}
-	return nil
+	// The poller's error may only say that its last request met the deadline: name the
+	// objects that are not ready from a last look at each.
+	notReady, err := s.notReady(ctx, objs)
+	if err != nil || ctx.Err() != nil {
+		return fmt.Errorf("health check: %w", waitErr)
+	}
+	if len(notReady) == 0 {
+		return nil // ready by now
+	}
+	return fmt.Errorf("health check: not ready after %v: %s", s.opts.HealthTimeout, strings.Join(notReady, "; "))
+}
+
+// notReady returns "Kind/namespace/name Status: message" for each object kstatus does not
+// find Current.
+func (s *Syncer) notReady(ctx context.Context, objs []*unstructured.Unstructured) ([]string, error) {
+	var out []string
+	for _, o := range objs {
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		if err := s.client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+			if apierrors.IsNotFound(err) {
+				out = append(out, objectID(o)+" NotFound")
+				continue
+			}
+			return nil, err
+		}
+		r, err := status.Compute(live)
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != status.CurrentStatus {
+			out = append(out, fmt.Sprintf("%s %s: %s", objectID(o), r.Status, r.Message))
+		}
+	}
+	return out, nil
 }

@@ -75,6 +75,12 @@ func New(cfg *rest.Config, log *slog.Logger, opts Options) (*Syncer, error) {
 	if opts.MaxPruneShare < 0 || opts.MaxPruneShare > 1 {
 		return nil, fmt.Errorf("prune share %v is not between 0 and 1", opts.MaxPruneShare)
 	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		// client-go's default (5 per second, bursts of 10) makes a cycle over a few
+		// hundred objects take minutes: each is dry-run, read and maybe applied.
+		cfg.QPS, cfg.Burst = 50, 100
+	}
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
