@@ -60,3 +60,16 @@ func TestCheckCommand(t *testing.T) {
 		t.Errorf("check with an argument: exit %d, want 1", code)
 	}
 }
+
+// TestCheckRenderError: an instance that does not render is reported, not compared.
+func TestCheckRenderError(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	testrepo.WriteFile(t, root, "instances/pdac/zz_case.cue", "package instance\n\ninstance: site: \"la-serena\"\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-C", root, "check"}, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(stderr.String(), "instances/pdac/zz_case.cue:3") || stdout.Len() != 0 {
+		t.Errorf("stderr %q should name the CUE error; stdout %q should be empty", stderr.String(), stdout.String())
+	}
+}

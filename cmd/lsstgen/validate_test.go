@@ -28,6 +28,8 @@ func TestValidateCommand(t *testing.T) {
 	if err := os.WriteFile(p, bytes.Replace(b, []byte("maxUsers: 40"), []byte("maxUsers: 400"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	broken := testrepo.Copy(t, "pdac")
+	testrepo.WriteFile(t, broken, "instances/pdac/zz_case.cue", "package instance\n\ninstance: {\n")
 	real := testrepo.Root(t)
 	tests := []struct {
 		name   string
@@ -66,6 +68,11 @@ func TestValidateCommand(t *testing.T) {
 		name:   "other instances of the bad copy pass",
 		args:   []string{"-C", bad, "validate", "us-dac"},
 		stdout: []string{`^0 errors, 0 warnings$`},
+	}, {
+		name:   "an instance that does not render",
+		args:   []string{"-C", broken, "validate"},
+		code:   1,
+		stderr: "instances/pdac/zz_case.cue:3",
 	}, {
 		name:   "unknown format",
 		args:   []string{"-C", real, "validate", "--format", "sarif"},
