@@ -349,10 +349,15 @@ func firstFit(d demand, nodes []*node) *node {
 
 func reportUnplaced(c *checker, d demand, i int, nodes []*node) {
 	var why []string
+	excluded := map[string][]string{} // reason → nodes it excludes
+	var reasons []string
 	tooBig := true
 	for _, n := range nodes {
 		if ok, reason := eligible(d.p.spec, n); !ok {
-			why = append(why, n.name+": "+reason)
+			if excluded[reason] == nil {
+				reasons = append(reasons, reason)
+			}
+			excluded[reason] = append(excluded[reason], n.name)
 			continue
 		}
 		if antiAffine(d.p, n) {
@@ -364,6 +369,9 @@ func reportUnplaced(c *checker, d demand, i int, nodes []*node) {
 			tooBig = false
 		}
 		why = append(why, fmt.Sprintf("%s: %s cpu, %s memory left", n.name, milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem)))
+	}
+	for _, r := range reasons {
+		why = append(why, strings.Join(excluded[r], ", ")+": "+r)
 	}
 	path, fix := d.path+".replicas", "lower the replicas or requests, or add nodes of the role it selects"
 	if tooBig {

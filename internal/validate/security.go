@@ -70,7 +70,7 @@ func checkPodSecurity(c *checker, p *pod) {
 	}
 	res := policy.AggregateCheckResults(psEvaluator.EvaluatePod(api.LevelVersion{Level: level, Version: api.LatestVersion()}, p.meta, p.spec))
 	if !res.Allowed {
-		c.report(SecPodSecurity, p.obj, "", "violates Pod Security %q of namespace %s: %s (%s); fix the pod's security context or declare the namespace's level in the schema", lvl, p.obj.ns, res.ForbiddenReason(), res.ForbiddenDetail())
+		c.report(SecPodSecurity, p.obj, "", "violates Pod Security %q of namespace %s: %s: %s; fix the pod's security context or declare the namespace's level in the schema", lvl, p.obj.ns, res.ForbiddenReason(), res.ForbiddenDetail())
 	}
 }
 

@@ -1,0 +1,87 @@
+package validate
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// TestEligible: node selection by labels, required node affinity and taints.
+func TestEligible(t *testing.T) {
+	general := &node{name: "n1", role: "general", labels: map[string]string{LabelRole: "general", corev1.LabelHostname: "n1", "rack": "7"}}
+	qserv := &node{name: "n2", role: "qserv-worker", labels: map[string]string{LabelRole: "qserv-worker", corev1.LabelHostname: "n2"}, taints: taintsFor("qserv-worker")}
+	affinity := func(reqs ...corev1.NodeSelectorRequirement) *corev1.Affinity {
+		return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: reqs}}}}}
+	}
+	req := func(key string, op corev1.NodeSelectorOperator, vals ...string) corev1.NodeSelectorRequirement {
+		return corev1.NodeSelectorRequirement{Key: key, Operator: op, Values: vals}
+	}
+	tolerateQserv := []corev1.Toleration{{Key: TaintDedicated, Operator: corev1.TolerationOpEqual, Value: "qserv", Effect: corev1.TaintEffectNoSchedule}}
+	tests := []struct {
+		name string
+		spec corev1.PodSpec
+		n    *node
+		want string // "" when eligible, else the reason
+	}{
+		{"no constraints", corev1.PodSpec{}, general, ""},
+		{"selector matches", corev1.PodSpec{NodeSelector: map[string]string{LabelRole: "general"}}, general, ""},
+		{"selector differs", corev1.PodSpec{NodeSelector: map[string]string{LabelRole: "registry"}}, general, "nodeSelector lsst.org/role=registry"},
+		{"In", corev1.PodSpec{Affinity: affinity(req(LabelRole, corev1.NodeSelectorOpIn, "general", "x"))}, general, ""},
+		{"NotIn", corev1.PodSpec{Affinity: affinity(req(LabelRole, corev1.NodeSelectorOpNotIn, "general"))}, general, "node affinity"},
+		{"Exists", corev1.PodSpec{Affinity: affinity(req("rack", corev1.NodeSelectorOpExists))}, general, ""},
+		{"DoesNotExist", corev1.PodSpec{Affinity: affinity(req("rack", corev1.NodeSelectorOpDoesNotExist))}, general, "node affinity"},
+		{"Gt", corev1.PodSpec{Affinity: affinity(req("rack", corev1.NodeSelectorOpGt, "5"))}, general, ""},
+		{"Lt", corev1.PodSpec{Affinity: affinity(req("rack", corev1.NodeSelectorOpLt, "5"))}, general, "node affinity"},
+		{"Gt not a number", corev1.PodSpec{Affinity: affinity(req("rack", corev1.NodeSelectorOpGt, "five"))}, general, "node affinity"},
+		{"unknown operator", corev1.PodSpec{Affinity: affinity(req("rack", "Near", "7"))}, general, "node affinity"},
+		{"empty term", corev1.PodSpec{Affinity: affinity()}, general, "node affinity"},
+		{"match fields", corev1.PodSpec{Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{req("metadata.name", corev1.NodeSelectorOpIn, "n1")}}}}}}}, general, ""},
+		{"taint not tolerated", corev1.PodSpec{}, qserv, "taint lsst.org/dedicated=qserv:NoSchedule"},
+		{"taint tolerated", corev1.PodSpec{Tolerations: tolerateQserv}, qserv, ""},
+		{"everything tolerated", corev1.PodSpec{Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}}}, qserv, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, why := eligible(&tc.spec, tc.n)
+			if ok != (tc.want == "") {
+				t.Errorf("eligible = %v, want %v", ok, tc.want == "")
+			}
+			if diff := cmp.Diff(tc.want, why); diff != "" {
+				t.Errorf("reason (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNodesFromModel: allocatable is the hardware minus the reserve; taints follow roles.
+func TestNodesFromModel(t *testing.T) {
+	in := realInstances(t)
+	var pdac *Instance
+	for i := range in {
+		if in[i].Name == "pdac" {
+			pdac = &in[i]
+		}
+	}
+	nodes := instanceNodes(&pdac.Model)
+	type row struct {
+		Name, Role       string
+		CPUMilli, MemGiB int64
+		DiskGB           int64
+		Tainted          bool
+	}
+	var got []row
+	for _, n := range nodes[:3] {
+		got = append(got, row{n.name, n.role, n.cpuMilli, n.mem / gib, n.localDiskB / 1e9, len(n.taints) > 0})
+	}
+	want := []row{
+		{"lsst-kub001", "registry", 30000, 184, 2200, true},
+		{"lsst-kub002", "qserv-czar", 30000, 184, 2200, true},
+		{"lsst-kub003", "qserv-worker", 30000, 184, 2200, true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("nodes (-want +got):\n%s", diff)
+	}
+}
