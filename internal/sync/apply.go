@@ -2,13 +2,22 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/fluxcd/pkg/ssa"
+	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/lsst-dm/lsstgen/internal/render"
+)
+
+// AnnotationRecreate set to RecreateEnabled on an object in git lets sync delete and
+// recreate it when the commit changes one of its immutable fields.
+const (
+	AnnotationRecreate = "lsst.org/recreate"
+	RecreateEnabled    = "enabled"
 )
 
 // Change is what a cycle did, or in a dry run would do, to one object.
@@ -53,7 +62,13 @@ func (s *Syncer) apply(ctx context.Context, objs []*unstructured.Unstructured) (
 	if s.opts.WaitTimeout > 0 {
 		opts.WaitTimeout = s.opts.WaitTimeout
 	}
+	opts.ForceSelector = map[string]string{AnnotationRecreate: RecreateEnabled}
 	cs, err := s.manager.ApplyAllStaged(ctx, objs, opts)
+	var dre *ssaerrors.DryRunErr
+	if errors.As(err, &dre) && ssaerrors.IsImmutableError(dre.Unwrap()) {
+		err = fmt.Errorf("%w; the commit changes an immutable field: annotate the object %s=%s in git to let sync delete and recreate it",
+			err, AnnotationRecreate, RecreateEnabled)
+	}
 	var changes []Change
 	if cs != nil {
 		for _, e := range cs.Entries {
