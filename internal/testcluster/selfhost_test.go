@@ -1,0 +1,76 @@
+package testcluster
+
+import (
+	"path/filepath"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/lsst-dm/lsstgen/internal/repo"
+)
+
+// TestSelfHosting: after one bootstrap apply of generated/pdac as an administrator (what
+// `kubectl apply -k` does), the instance's own sync identity can apply every one of its
+// objects again, RBAC included, and nothing more: no Secrets, no pods.
+func TestSelfHosting(t *testing.T) {
+	root, err := repo.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := ReadInstance(filepath.Join(root, repo.GeneratedDir, "pdac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied []Object
+	found := false
+	for _, o := range objs {
+		if Stage(o.GetKind()) < 3 {
+			applied = append(applied, o)
+		}
+		if o.GetKind() == "Deployment" && o.GetNamespace() == "lsstgen-system" && o.GetName() == "lsstgen-sync" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("generated/pdac has no Deployment/lsstgen-system/lsstgen-sync: the instance does not run its own sync daemon")
+	}
+	c := Start(t)
+	ctx := t.Context()
+	rejected, err := Apply(ctx, c.Admin(), applied, ApplyOptions{FieldManager: "kubectl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rejected {
+		t.Errorf("bootstrap as admin rejected: %s", r)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	sa := c.AsServiceAccount("lsstgen-system", "lsstgen-sync")
+	rejected, err = Apply(ctx, sa, applied, ApplyOptions{FieldManager: "lsstgen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rejected {
+		t.Errorf("the sync identity may not keep its own instance: %s", r)
+	}
+
+	client := kubernetes.NewForConfigOrDie(sa)
+	if _, err := client.CoreV1().Secrets("notebook").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the sync identity can list Secrets (err = %v); it manages none", err)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "portal"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "x", Image: "x:1"}}},
+	}
+	if _, err := client.CoreV1().Pods("portal").Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); !apierrors.IsForbidden(err) {
+		t.Errorf("the sync identity can create pods (err = %v); it manages none", err)
+	}
+	if _, err := client.CoordinationV1().Leases("lsstgen-system").List(ctx, metav1.ListOptions{}); err != nil {
+		t.Errorf("the sync identity cannot read its leader-election Leases: %v", err)
+	}
+}
