@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, .ci/run, .github/workflows/ci.yaml): builds the
 # real control plane the cluster tests need, checks formatting, vet and the CUE, proves
-# generated/ current, runs every test with the cluster tests required, then short fuzzing.
+# generated/ current and valid, runs every test with the cluster tests required, then
+# fuzzes each target for a short fixed time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,12 @@ step "cue vet of schema/ and instances/ with the standard CUE tool"
 go tool cue vet ./schema/
 go tool cue vet -c ./instances/...
 
-step "generated/ is current"
-go run ./cmd/lsstgen render >/dev/null
+step "generated/ is current (lsstgen check), and valid (lsstgen validate)"
+go build -o .bin/lsstgen ./cmd/lsstgen
+.bin/lsstgen check
+.bin/lsstgen validate
+# The committed files themselves: a render must leave git with nothing to commit.
+.bin/lsstgen render --no-cache >/dev/null
 if [[ -n "$(git status --porcelain -- generated/)" ]]; then
 	echo "generated/ is stale: run 'go run ./cmd/lsstgen render' and commit the result:"
 	git status --porcelain -- generated/ | head -40
@@ -33,3 +38,8 @@ fi
 
 step "go test"
 go test -count=1 -timeout 30m ./...
+
+step "fuzzing, a short fixed time per target"
+for target in FuzzManifest FuzzInstance; do
+	go test ./internal/validate -run '^$' -fuzz "^${target}\$" -fuzztime 20s -fuzzminimizetime 5s
+done

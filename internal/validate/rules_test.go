@@ -10,9 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var update = flag.Bool("update", false, "rewrite the rules table of docs/rules.md")
+var update = flag.Bool("update", false, "rewrite the rules table of README.md")
 
-const rulesDoc = "../../docs/rules.md"
+const rulesDoc = "../../README.md"
 
 // rulesTable is the Markdown table of Rules.
 func rulesTable() string {
@@ -24,7 +24,7 @@ func rulesTable() string {
 	return b.String()
 }
 
-// TestRulesDoc: docs/rules.md's table is Rules (go test -run TestRulesDoc -update rewrites it).
+// TestRulesDoc: README.md's rules table is Rules (go test -run TestRulesDoc -update rewrites it).
 func TestRulesDoc(t *testing.T) {
 	b, err := os.ReadFile(rulesDoc)
 	if err != nil {
