@@ -6,18 +6,32 @@ import (
 	"time"
 )
 
-// Run runs a cycle every interval until ctx ends. A failed cycle is logged and retried at
-// the next interval; each cycle also restores objects changed by hand (drift).
+// FirstRetry is the wait before the first retry of a failed cycle in Run; each further
+// failure doubles it, up to the interval.
+var FirstRetry = time.Second
+
+// Run runs a cycle every interval until ctx ends; each cycle also restores objects changed
+// by hand (drift). A failed cycle (the apiserver unreachable, a refused commit, …) is
+// logged and retried sooner, after FirstRetry, then twice as long each time, never longer
+// than interval. A stop mid-cycle leaves at worst a pending inventory, which the next
+// start prunes from.
 func (s *Syncer) Run(ctx context.Context, src *Source, interval time.Duration) error {
 	if interval <= 0 {
 		return fmt.Errorf("interval %v is not positive", interval)
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	retry := min(FirstRetry, interval)
 	for {
-		_, _ = s.Cycle(ctx, src)
+		wait := interval
+		if _, err := s.Cycle(ctx, src); err != nil && ctx.Err() == nil {
+			wait = retry
+			retry = min(2*retry, interval)
+		} else {
+			retry = min(FirstRetry, interval)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
 		case <-t.C:
 		}

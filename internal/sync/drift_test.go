@@ -83,3 +83,34 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestDaemonRetriesFailedCyclesWithBackoff(t *testing.T) {
+	c := cluster.Get(t)
+	cfg := c.Admin()
+	cfg.Host = "https://127.0.0.1:1" // nothing listens there
+	logs := &lockedBuffer{}
+	s, err := New(cfg, Logger(logs), DefaultOptions("unreachable"))
+	if err != nil {
+		t.Skipf("refused up front: %v", err)
+	}
+	r := newGitRepo(t)
+	r.commitInstance("unreachable", fixture("unreachable", "unreachable-ns"))
+	defer func(d time.Duration) { FirstRetry = d }(FirstRetry)
+	FirstRetry = 100 * time.Millisecond
+
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := s.Run(ctx, &Source{Repo: r.dir}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run took %v to stop after its context ended", d)
+	}
+	// 0, 0.1, 0.3, 0.7 s: at least three failures logged in 1.5 s (an interval of an hour
+	// without backoff would give one), and the doubling keeps it well under a dozen.
+	n := strings.Count(logs.String(), `"msg":"cycle failed"`)
+	if n < 3 || n > 12 {
+		t.Errorf("%d failed cycles logged in 1.5s, want 3 to 12 with backoff from 100ms:\n%s", n, logs)
+	}
+}
