@@ -92,6 +92,7 @@ func Instance(i int) string {
 	w("\tregistry: {node: \"lsst-kub%03d\", storageGi: 512, cacheGi: 256, resources: {cpu: \"1\", memory: \"4Gi\"}, ciPushCredentials: {name: \"nexus-ci-push\", key: \"password\"}}\n", 1+i%20)
 	w("\tuserMapping: {\n\t\toauth: {clientId: \"cilogon:/client_id/%s\", clientSecret: {name: \"cilogon-client\", key: \"client-secret\"}}\n", name)
 	w("\t\tuidSource: \"ldap\"\n\t\tldap: {url: \"ldaps://ldap.ncsa.example\", cidr: \"192.0.2.16/28\", userBase: \"ou=People,dc=ncsa\", groupBase: \"ou=Groups,dc=ncsa\", bindDN: \"uid=lookup,ou=People,dc=ncsa\", bind: {name: \"ldap-bind\", key: \"password\"}}\n\t}\n")
+	w("\tsync: repo: \"https://git.lsst.example/lsst-dm/lsstgen.git\"\n")
 	w("}\n")
 	return b.String()
 }

@@ -55,6 +55,8 @@ func sourcePath(in *Instance, o *object) string {
 		return I + ".logging"
 	case "dashboard":
 		return I + ".access.dashboard"
+	case "lsstgen-system":
+		return I + ".sync"
 	case "":
 		return clusterSourcePath(in, o)
 	}
@@ -78,6 +80,8 @@ func clusterSourcePath(in *Instance, o *object) string {
 		return I + ".nodes." + render.Label(strings.TrimPrefix(o.name, "qserv-data-"))
 	case o.kind == "PersistentVolume" && strings.HasPrefix(o.name, "nexus-"):
 		return I + ".registry"
+	case strings.HasPrefix(o.name, "lsstgen-sync"):
+		return I + ".sync"
 	case strings.Contains(o.name, "ingress"):
 		return I + ".ingress"
 	case strings.Contains(o.name, "log-forwarder"):
