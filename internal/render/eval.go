@@ -85,20 +85,20 @@ func evaluate(root, name string) (*evaluated, error) {
 		return nil, &EvalError{Instance: name, Root: root, Err: inst.Err}
 	}
 	v := ctx.BuildInstance(inst)
-	if err := v.Err(); err != nil {
-		return nil, &EvalError{Instance: name, Root: root, Err: err}
-	}
-	// The model first: a mistake there would otherwise be reported again by every object
-	// built from it.
-	for _, part := range []string{"instance", ""} {
-		pv := v
-		if part != "" {
-			pv = v.LookupPath(cue.ParsePath(part))
-		}
-		if err := pv.Validate(cue.Concrete(true)); err != nil {
+	// The model first: a mistake there would otherwise be reported again, first, through
+	// every object built from it.
+	if iv := v.LookupPath(cue.ParsePath("instance")); iv.Exists() {
+		if err := iv.Validate(cue.Concrete(true)); err != nil {
 			src, _ := instanceSources(root, name)
 			return nil, &EvalError{Instance: name, Root: root, Err: withPositions(v, src, err)}
 		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
+	if err := v.Validate(cue.Concrete(true)); err != nil {
+		src, _ := instanceSources(root, name)
+		return nil, &EvalError{Instance: name, Root: root, Err: withPositions(v, src, err)}
 	}
 
 	out := &evaluated{}
