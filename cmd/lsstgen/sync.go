@@ -31,6 +31,8 @@ type syncFlags struct {
 	pruneKinds   bool
 	stageTimeout time.Duration
 	health       time.Duration
+	leaderElect  bool
+	leaderID     string
 }
 
 func newSyncCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
@@ -51,7 +53,9 @@ After apply and prune it waits up to --health-timeout for the commit's objects t
 (a Deployment rolled out, …) and fails the cycle when they are not.
 
 With --once it runs one cycle and exits non-zero if it failed; otherwise it runs a cycle
-every --interval, which also restores objects changed by hand, until stopped. Logs are JSON
+every --interval, which also restores objects changed by hand, until stopped, and only
+while it holds the instance's Lease (--leader-elect). A failed cycle is retried sooner,
+with backoff. Logs are JSON
 on stdout: a line per cycle and per changed object.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,13 +69,23 @@ on stdout: a line per cycle and per changed object.`,
 				}
 				return nil
 			}
-			return s.Run(cmd.Context(), src, f.interval)
+			if !f.leaderElect {
+				return s.Run(cmd.Context(), src, f.interval)
+			}
+			id := f.leaderID
+			if id == "" {
+				host, _ := os.Hostname()
+				id = fmt.Sprintf("%s-%d", host, os.Getpid())
+			}
+			return s.RunLeader(cmd.Context(), src, f.interval, sync.DefaultLeaderOptions(id))
 		},
 	}
 	f.addSourceFlags(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&f.once, "once", false, "run one cycle and exit; non-zero exit when it fails")
 	fl.DurationVar(&f.interval, "interval", time.Minute, "time between cycles when not --once")
+	fl.BoolVar(&f.leaderElect, "leader-elect", true, "when not --once, apply only while holding the Lease "+sync.LeaseName("<instance>")+" in --namespace, so that one of several replicas applies")
+	fl.StringVar(&f.leaderID, "leader-id", "", "this replica's name in the Lease (default: host name and process id)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would change and change nothing")
 	fl.Float64Var(&f.maxPrune, "max-prune-share", sync.DefaultOptions("").MaxPruneShare, "largest `SHARE` (0 to 1) of the inventory one cycle may prune")
 	fl.BoolVar(&f.forcePrune, "force-prune", false, "prune even more than --max-prune-share")

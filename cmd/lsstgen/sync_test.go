@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
@@ -235,4 +236,37 @@ users:
 		t.Fatal(err)
 	}
 	return f
+}
+
+func TestSyncDaemonCommand(t *testing.T) {
+	c := testcluster.Start(t)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, c.KubeConfig(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newSyncTestRepo(t)
+	r.commit("a")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", kubeconfig,
+		"--interval", "500ms", "--leader-id", "test-replica"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d after the context ended: %s", code, stderr.String())
+	}
+	var leading, cycles int
+	for _, l := range jsonLines(t, stdout.String()) {
+		switch l["msg"] {
+		case "leading":
+			leading++
+			if l["identity"] != "test-replica" {
+				t.Errorf("leading line %v, want identity test-replica", l)
+			}
+		case "cycle":
+			cycles++
+		}
+	}
+	if leading != 1 || cycles < 2 {
+		t.Errorf("%d leading lines and %d cycles in 4s at 500ms, want 1 and several:\n%s", leading, cycles, stdout.String())
+	}
 }

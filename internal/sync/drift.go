@@ -20,7 +20,7 @@ func (s *Syncer) Run(ctx context.Context, src *Source, interval time.Duration) e
 		return fmt.Errorf("interval %v is not positive", interval)
 	}
 	retry := min(FirstRetry, interval)
-	for {
+	for ctx.Err() == nil {
 		wait := interval
 		if _, err := s.Cycle(ctx, src); err != nil && ctx.Err() == nil {
 			wait = retry
@@ -32,8 +32,8 @@ func (s *Syncer) Run(ctx context.Context, src *Source, interval time.Duration) e
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil
 		case <-t.C:
 		}
 	}
+	return nil
 }

@@ -58,6 +58,7 @@ func DefaultOptions(instance string) Options {
 
 // Syncer applies snapshots of one instance to one cluster.
 type Syncer struct {
+	cfg     *rest.Config
 	client  client.Client
 	manager *ssa.ResourceManager
 	log     *slog.Logger
@@ -96,5 +97,5 @@ func New(cfg *rest.Config, log *slog.Logger, opts Options) (*Syncer, error) {
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	m := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "lsst.org"})
 	m.SetConcurrency(4)
-	return &Syncer{client: c, manager: m, log: log, opts: opts}, nil
+	return &Syncer{cfg: cfg, client: c, manager: m, log: log, opts: opts}, nil
 }
