@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -33,6 +36,7 @@ type syncFlags struct {
 	health       time.Duration
 	leaderElect  bool
 	leaderID     string
+	metricsAddr  string
 }
 
 func newSyncCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
@@ -63,6 +67,13 @@ on stdout: a line per cycle and per changed object.`,
 			if err != nil {
 				return err
 			}
+			if f.metricsAddr != "" {
+				stop, err := serveMetrics(cmd.Context(), s, f.metricsAddr, stdout)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			if f.once {
 				if _, err := s.Cycle(cmd.Context(), src); err != nil {
 					return fmt.Errorf("sync of %s failed: %w", f.instance, err)
@@ -86,6 +97,7 @@ on stdout: a line per cycle and per changed object.`,
 	fl.DurationVar(&f.interval, "interval", time.Minute, "time between cycles when not --once")
 	fl.BoolVar(&f.leaderElect, "leader-elect", true, "when not --once, apply only while holding the Lease "+sync.LeaseName("<instance>")+" in --namespace, so that one of several replicas applies")
 	fl.StringVar(&f.leaderID, "leader-id", "", "this replica's name in the Lease (default: host name and process id)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on `ADDR` (host:port)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would change and change nothing")
 	fl.Float64Var(&f.maxPrune, "max-prune-share", sync.DefaultOptions("").MaxPruneShare, "largest `SHARE` (0 to 1) of the inventory one cycle may prune")
 	fl.BoolVar(&f.forcePrune, "force-prune", false, "prune even more than --max-prune-share")
@@ -159,4 +171,22 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	}
 	cfg.UserAgent = "lsstgen"
 	return cfg, nil
+}
+
+// serveMetrics serves s's metrics and probes on addr until the returned stop is called.
+func serveMetrics(ctx context.Context, s *sync.Syncer, addr string, logOut io.Writer) (stop func(), err error) {
+	m := sync.NewMetrics()
+	s.SetMetrics(m)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	sync.Logger(logOut).Info("serving metrics", "addr", ln.Addr().String())
+	return func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}, nil
 }

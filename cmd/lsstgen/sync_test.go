@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
@@ -200,6 +203,7 @@ func TestSyncCommandErrors(t *testing.T) {
 		{"diff kubeconfig missing", []string{"diff", "--instance", "cli", "--repo", r.dir, "--kubeconfig", missing}, "loading the kubeconfig"},
 		{"bad share", []string{"sync", "--once", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--max-prune-share", "2"}, "not between 0 and 1"},
 		{"no repository", []string{"-C", t.TempDir(), "sync", "--once", "--instance", "cli", "--kubeconfig", writeKubeconfig(t)}, ""},
+		{"bad metrics address", []string{"sync", "--once", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--metrics-addr", "nowhere:x"}, "--metrics-addr"},
 		{"no interval", []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--interval", "0"}, "interval 0s is not positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,13 +254,15 @@ func TestSyncDaemonCommand(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", kubeconfig,
-		"--interval", "500ms", "--leader-id", "test-replica"}, &stdout, &stderr)
+		"--interval", "500ms", "--leader-id", "test-replica", "--metrics-addr", "127.0.0.1:0"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d after the context ended: %s", code, stderr.String())
 	}
-	var leading, cycles int
+	var leading, cycles, metrics int
 	for _, l := range jsonLines(t, stdout.String()) {
 		switch l["msg"] {
+		case "serving metrics":
+			metrics++
 		case "leading":
 			leading++
 			if l["identity"] != "test-replica" {
@@ -266,7 +272,53 @@ func TestSyncDaemonCommand(t *testing.T) {
 			cycles++
 		}
 	}
+	if metrics != 1 {
+		t.Errorf("no line saying where metrics are served:\n%s", stdout.String())
+	}
 	if leading != 1 || cycles < 2 {
 		t.Errorf("%d leading lines and %d cycles in 4s at 500ms, want 1 and several:\n%s", leading, cycles, stdout.String())
+	}
+}
+
+// TestRenderedDaemonArgsParse checks that the sync daemon every instance renders for
+// itself is started with flags this command accepts.
+func TestRenderedDaemonArgsParse(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "generated", "*", "lsstgen-system", "deployment-lsstgen-sync.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no rendered sync daemon found (%v)", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Name string   `json:"name"`
+							Args []string `json:"args"`
+						} `json:"containers"`
+					} `json:"spec"`
+				} `json:"template"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal(b, &d); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if len(c.Args) == 0 || c.Args[0] != "sync" {
+				t.Errorf("%s: container %s args %v do not start with sync", file, c.Name, c.Args)
+				continue
+			}
+			cmd := newSyncCmd(&globalOptions{}, io.Discard)
+			if err := cmd.ParseFlags(c.Args[1:]); err != nil {
+				t.Errorf("%s: container %s: %v", file, c.Name, err)
+			}
+			if cmd.Flags().Lookup("instance").Value.String() == "" {
+				t.Errorf("%s: container %s sets no --instance", file, c.Name)
+			}
+		}
 	}
 }

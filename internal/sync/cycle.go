@@ -140,6 +140,7 @@ func (s *Syncer) Cycle(ctx context.Context, src *Source) (*Result, error) {
 	for action, n := range res.counts() {
 		attrs = append(attrs, action, n)
 	}
+	s.metrics.observe(res, time.Since(start), err)
 	if err != nil {
 		s.log.Error("cycle failed", append(attrs, "error", err.Error())...)
 		return res, err

@@ -63,7 +63,11 @@ type Syncer struct {
 	manager *ssa.ResourceManager
 	log     *slog.Logger
 	opts    Options
+	metrics *Metrics
 }
+
+// SetMetrics makes every later cycle record itself in m.
+func (s *Syncer) SetMetrics(m *Metrics) { s.metrics = m }
 
 // New returns a Syncer talking to the cluster cfg points at and logging to log.
 func New(cfg *rest.Config, log *slog.Logger, opts Options) (*Syncer, error) {

@@ -1,0 +1,112 @@
+package sync
+
+import (
+	"net/http"
+	gosync "sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the sync loop's Prometheus metrics, on a registry of their own, and the
+// state behind /readyz.
+type Metrics struct {
+	registry    *prometheus.Registry
+	duration    *prometheus.HistogramVec
+	objects     *prometheus.CounterVec
+	failures    *prometheus.CounterVec
+	drift       *prometheus.CounterVec
+	lastSuccess *prometheus.GaugeVec
+	lastCommit  *prometheus.GaugeVec
+
+	mu        gosync.Mutex
+	ready     bool
+	commits   map[string]string // instance → last commit synced
+	lastError string
+}
+
+// NewMetrics returns the metrics, registered with the Go and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "lsstgen_sync_cycle_duration_seconds", Help: "Duration of sync cycles, by result (success or failure).",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2, 12),
+		}, []string{"instance", "result"}),
+		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lsstgen_sync_objects_total", Help: "Objects handled by sync cycles, by action (created, configured, deleted, skipped, unchanged).",
+		}, []string{"instance", "action"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lsstgen_sync_errors_total", Help: "Failed sync cycles.",
+		}, []string{"instance"}),
+		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lsstgen_sync_drift_total", Help: "Objects changed in the cluster by hand and restored (configured without a new commit).",
+		}, []string{"instance"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lsstgen_sync_last_success_timestamp_seconds", Help: "Unix time of the last successful sync cycle.",
+		}, []string{"instance"}),
+		lastCommit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lsstgen_sync_last_success_commit_info", Help: "1 for the commit the last successful sync cycle applied.",
+		}, []string{"instance", "commit"}),
+		commits: map[string]string{},
+	}
+	m.registry.MustRegister(m.duration, m.objects, m.failures, m.drift, m.lastSuccess, m.lastCommit,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe records one cycle.
+func (m *Metrics) observe(res *Result, took time.Duration, err error) {
+	if m == nil || res.DryRun {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	result := "success"
+	if err != nil {
+		result = "failure"
+		m.failures.WithLabelValues(res.Instance).Inc()
+		m.lastError = err.Error()
+	}
+	m.duration.WithLabelValues(res.Instance, result).Observe(took.Seconds())
+	for action, n := range res.counts() {
+		m.objects.WithLabelValues(res.Instance, action).Add(float64(n))
+	}
+	prev, seen := m.commits[res.Instance]
+	if seen && prev == res.Commit {
+		m.drift.WithLabelValues(res.Instance).Add(float64(res.counts()["configured"]))
+	}
+	if err != nil {
+		return
+	}
+	m.ready = true
+	m.lastError = ""
+	m.lastSuccess.WithLabelValues(res.Instance).SetToCurrentTime()
+	m.lastCommit.DeletePartialMatch(prometheus.Labels{"instance": res.Instance})
+	m.lastCommit.WithLabelValues(res.Instance, res.Commit).Set(1)
+	m.commits[res.Instance] = res.Commit
+}
+
+// Handler serves /metrics, /healthz (the process answers) and /readyz (200 once a cycle
+// has succeeded and the last one did, 503 otherwise).
+func (m *Metrics) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		m.mu.Lock()
+		ready, lastErr := m.ready && m.lastError == "", m.lastError
+		m.mu.Unlock()
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			if lastErr == "" {
+				lastErr = "no successful sync cycle yet"
+			}
+			_, _ = w.Write([]byte(lastErr + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
