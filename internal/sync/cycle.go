@@ -143,6 +143,7 @@ func (s *Syncer) Cycle(ctx context.Context, src *Source) (*Result, error) {
 	s.metrics.observe(res, time.Since(start), err)
 	if err != nil {
 		s.log.Error("cycle failed", append(attrs, "error", err.Error())...)
+		s.failureEvents(ctx, res, err)
 		return res, err
 	}
 	s.log.Info("cycle", attrs...)
