@@ -161,31 +161,14 @@ func Generate(root string, names []string, opts Options) ([]Summary, error) {
 		return err
 	})
 	if err != nil {
-		for _, d := range staged {
-			if d != "" {
-				os.RemoveAll(d)
-			}
-		}
+		removeAll(staged)
 		return nil, err
 	}
-	for i, n := range names {
-		if staged[i] == "" {
-			continue
-		}
-		if err := swap(gen, n, staged[i]); err != nil {
-			for _, d := range staged[i:] {
-				os.RemoveAll(d)
-			}
-			return nil, err
-		}
+	if err := install(gen, names, staged, all); err != nil {
+		return nil, err
 	}
-	if all {
-		if err := pruneInstances(gen, names); err != nil {
-			return nil, err
-		}
-		if opts.CacheDir != "" {
-			cachePrune(opts.CacheDir, keys)
-		}
+	if all && opts.CacheDir != "" {
+		cachePrune(opts.CacheDir, keys)
 	}
 	return summaries, nil
 }
@@ -200,39 +183,45 @@ func Write(root string, results []*Result, prune bool) error {
 	if err := os.MkdirAll(gen, 0o755); err != nil {
 		return err
 	}
-	// Stage every instance first: a failure here leaves generated/ untouched.
-	staged := map[string]string{}
-	cleanup := func() {
-		for _, dir := range staged {
-			os.RemoveAll(dir)
-		}
-	}
-	for _, r := range results {
+	names := make([]string, len(results))
+	staged := make([]string, len(results))
+	for i, r := range results {
+		names[i] = r.Instance
 		dir, err := stage(gen, r)
-		if dir != "" {
-			staged[r.Instance] = dir
-		}
+		staged[i] = dir
 		if err != nil {
-			cleanup()
+			removeAll(staged)
 			return err
 		}
 	}
-	// Swap each in.
-	for _, r := range results {
-		if err := swap(gen, r.Instance, staged[r.Instance]); err != nil {
-			cleanup()
+	return install(gen, names, staged, prune)
+}
+
+// install swaps each staged folder (where there is one) in as generated/<name>/, and with
+// prune removes the folders of instances not named. On failure it removes what is still
+// staged.
+func install(gen string, names, staged []string, prune bool) error {
+	for i, n := range names {
+		if staged[i] == "" {
+			continue
+		}
+		if err := swap(gen, n, staged[i]); err != nil {
+			removeAll(staged[i:])
 			return err
 		}
-		delete(staged, r.Instance)
 	}
 	if !prune {
 		return nil
 	}
-	var keep []string
-	for _, r := range results {
-		keep = append(keep, r.Instance)
+	return pruneInstances(gen, names)
+}
+
+func removeAll(dirs []string) {
+	for _, d := range dirs {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
-	return pruneInstances(gen, keep)
 }
 
 // stage writes a result's files into a new folder beside generated/<instance>/ and returns
