@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
 // Object is one manifest read from a generated folder, with the file it came from.
@@ -22,12 +24,7 @@ type Object struct {
 }
 
 // ID returns Kind/namespace/name, or Kind/name for a cluster-scoped object.
-func (o Object) ID() string {
-	if ns := o.GetNamespace(); ns != "" {
-		return o.GetKind() + "/" + ns + "/" + o.GetName()
-	}
-	return o.GetKind() + "/" + o.GetName()
-}
+func (o Object) ID() string { return render.ObjectID(o.Unstructured) }
 
 // Instances returns the instance folders under generatedDir (each holding a
 // kustomization.yaml), sorted. Finding none is an error, so that nothing passes vacuously.
