@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lsst-dm/lsstgen/internal/sync"
 )
@@ -150,7 +152,10 @@ func (f *syncFlags) syncer(g *globalOptions, logOut io.Writer) (*sync.Syncer, *s
 	opts.PruneProtectedKinds = f.pruneKinds
 	opts.WaitTimeout = f.stageTimeout
 	opts.HealthTimeout = f.health
-	s, err := sync.New(cfg, sync.Logger(logOut), opts)
+	logger := sync.Logger(logOut)
+	// controller-runtime's client, under ssa, logs through its own logger: send it to ours.
+	ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
+	s, err := sync.New(cfg, logger, opts)
 	if err != nil {
 		return nil, nil, err
 	}

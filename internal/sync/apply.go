@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/fluxcd/pkg/ssa"
 	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
@@ -62,6 +63,9 @@ func (s *Syncer) apply(ctx context.Context, objs []*unstructured.Unstructured) (
 	if s.opts.WaitTimeout > 0 {
 		opts.WaitTimeout = s.opts.WaitTimeout
 	}
+	// Namespaces and cluster roles are ready at once; ssa's default poll of 2s would make
+	// every cycle with a new one wait that long.
+	opts.WaitInterval = 250 * time.Millisecond
 	opts.ForceSelector = map[string]string{AnnotationRecreate: RecreateEnabled}
 	cs, err := s.manager.ApplyAllStaged(ctx, objs, opts)
 	var dre *ssaerrors.DryRunErr

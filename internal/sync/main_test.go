@@ -10,17 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
 
 var cluster testcluster.Shared
 
-func TestMain(m *testing.M) { os.Exit(cluster.Main(m)) }
+func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard()) // ssa's controller-runtime client logs nothing we check
+	os.Exit(cluster.Main(m))
+}
 
 // harness is one instance synced from a temporary git repository to the shared control plane.
 type harness struct {
