@@ -90,6 +90,9 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 		return res, joinConflict(pruneErr, conflictErr)
 	}
 
+	if err := pauseBeforeInventoryCommit(ctx); err != nil {
+		return res, errors.Join(pruneErr, err)
+	}
 	next := entrySet{}
 	next.add(desired.sorted()...)
 	next.add(remaining.sorted()...)
