@@ -3,7 +3,6 @@ package check
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -102,30 +101,9 @@ func compareInstance(dir string, r *render.Result) ([]Stale, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("%s is a file; it must be the instance's folder of manifests: remove it and run lsstgen render", dir)
 	}
-	committed := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) && p == dir {
-				return filepath.SkipDir
-			}
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		committed[filepath.ToSlash(rel)] = b
-		return nil
-	})
+	committed, err := render.ReadTree(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", dir, err)
+		return nil, err
 	}
 	var out []Stale
 	for p, want := range r.Files {

@@ -245,9 +245,27 @@ func stage(gen string, r *Result) (string, error) {
 
 // same reports whether dir holds exactly files, byte for byte, and nothing else.
 func same(dir string, files map[string][]byte) bool {
-	n := 0
+	have, err := ReadTree(dir)
+	if err != nil || len(have) != len(files) {
+		return false
+	}
+	for p, want := range files {
+		if got, ok := have[p]; !ok || !bytes.Equal(got, want) {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadTree reads every file below dir into a map keyed by its slash-separated path
+// relative to dir, as Result.Files is. A dir that does not exist reads as empty.
+func ReadTree(dir string) (map[string][]byte, error) {
+	files := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			if os.IsNotExist(err) && p == dir {
+				return filepath.SkipDir
+			}
 			return err
 		}
 		if d.IsDir() {
@@ -257,21 +275,18 @@ func same(dir string, files map[string][]byte) bool {
 		if err != nil {
 			return err
 		}
-		want, ok := files[filepath.ToSlash(rel)]
-		if !ok {
-			return errDiffers
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
 		}
-		got, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(got, want) {
-			return errDiffers
-		}
-		n++
+		files[filepath.ToSlash(rel)] = b
 		return nil
 	})
-	return err == nil && n == len(files)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", dir, err)
+	}
+	return files, nil
 }
-
-var errDiffers = errors.New("differs")
 
 // pruneInstances removes the folders of generated/ that belong to no instance in keep.
 func pruneInstances(gen string, keep []string) error {
