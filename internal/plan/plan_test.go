@@ -2,7 +2,6 @@ package plan_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,15 +17,8 @@ import (
 func gitRepo(t *testing.T, instances ...string) string {
 	t.Helper()
 	root := testrepo.Copy(t, instances...)
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"},
-		{"add", "-A"},
-		{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "base"},
-	} {
-		if out, err := exec.Command("git", append([]string{"-C", root}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	testrepo.InitGit(t, root)
+	testrepo.Commit(t, root, "base")
 	return root
 }
 

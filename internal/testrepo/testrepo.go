@@ -5,7 +5,9 @@ package testrepo
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lsst-dm/lsstgen/internal/repo"
@@ -121,4 +123,33 @@ func copyFile(t testing.TB, src, dst string) {
 	if err := os.WriteFile(dst, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Git runs git in dir and returns its trimmed output, failing the test on an error.
+func Git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// InitGit makes dir a git repository on branch main with a test identity.
+func InitGit(t testing.TB, dir string) {
+	t.Helper()
+	Git(t, dir, "init", "--quiet", "--initial-branch=main")
+	Git(t, dir, "config", "user.email", "test@example.org")
+	Git(t, dir, "config", "user.name", "test")
+	Git(t, dir, "config", "commit.gpgsign", "false")
+}
+
+// Commit stages everything in dir and commits it, returning the commit's hash.
+func Commit(t testing.TB, dir, message string) string {
+	t.Helper()
+	Git(t, dir, "add", "-A")
+	Git(t, dir, "commit", "--quiet", "--allow-empty", "-m", message)
+	return Git(t, dir, "rev-parse", "HEAD")
 }
