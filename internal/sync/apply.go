@@ -29,6 +29,12 @@ type Change struct {
 	Action string
 	// Reason says why an object was skipped, or why a prune was not done.
 	Reason string
+	// Fields lists, for a configured object, the fields that differed in the cluster from
+	// git, as ".path: live -> git" (a Secret's values masked).
+	Fields []string
+	// Drift is set on a configured object when the commit is the one the inventory already
+	// holds: the object was changed in the cluster, by hand or by another writer.
+	Drift bool
 }
 
 // prepare copies the snapshot's objects and sets the instance's owner labels on each, so

@@ -66,11 +66,16 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 	objs, skipped, conflictErr := s.withoutConflicts(ctx, objs)
 	s.record(res, snap.Commit, skipped...)
 
+	before := s.liveObjects(ctx, objs)
 	var changes []Change
 	if s.opts.DryRun {
 		changes, err = s.diff(ctx, objs)
 	} else {
 		changes, err = s.apply(ctx, objs)
+	}
+	withFields(changes, objs, before)
+	for i := range changes {
+		changes[i].Drift = changes[i].Action == string(ssa.ConfiguredAction) && inv.Commit == snap.Commit
 	}
 	s.record(res, snap.Commit, changes...)
 	if err != nil {
@@ -124,6 +129,12 @@ func (s *Syncer) record(res *Result, commit string, changes ...Change) {
 		attrs := []any{"instance", s.opts.Instance, "commit", commit, "object", c.Object, "action", c.Action, "dry_run", s.opts.DryRun}
 		if c.Reason != "" {
 			attrs = append(attrs, "reason", c.Reason)
+		}
+		if c.Drift {
+			attrs = append(attrs, "drift", true)
+		}
+		if len(c.Fields) > 0 {
+			attrs = append(attrs, "fields", c.Fields)
 		}
 		s.log.Info("object", attrs...)
 	}
