@@ -52,8 +52,9 @@ Namespaces, CRDs and cluster roles first, then classes, then the rest; objects t
 differ from the cluster are not written. What it applied is recorded in the ConfigMap
 ` + sync.InventoryName("<instance>") + ` in --namespace, with the commit. Objects that left git are
 pruned after a successful apply, unless annotated ` + sync.AnnotationPrune + `=` + sync.PruneDisabled + `, a Namespace,
-PersistentVolume or PersistentVolumeClaim (see --prune-protected-kinds), or more than
---max-prune-share of the inventory (see --force-prune).
+PersistentVolume or PersistentVolumeClaim not annotated ` + sync.AnnotationPrune + `=` + sync.PruneAllowed + ` by the instance's
+model (see --prune-protected-kinds), or more than --max-prune-share of the inventory (see
+--force-prune).
 
 After apply and prune it waits up to --health-timeout for the commit's objects to be ready
 (a Deployment rolled out, …) and fails the cycle when they are not.
@@ -104,7 +105,7 @@ on stdout: a line per cycle and per changed object.`,
 	fl.Float64Var(&f.maxPrune, "max-prune-share", sync.DefaultOptions("").MaxPruneShare, "largest `SHARE` (0 to 1) of the inventory one cycle may prune")
 	fl.BoolVar(&f.forcePrune, "force-prune", false, "prune even more than --max-prune-share")
 	fl.DurationVar(&f.health, "health-timeout", sync.DefaultOptions("").HealthTimeout, "how long to wait for the commit's objects to be ready (kstatus) before the cycle fails; 0 does not wait")
-	fl.BoolVar(&f.pruneKinds, "prune-protected-kinds", false, "also prune Namespaces, PersistentVolumes and PersistentVolumeClaims that left git")
+	fl.BoolVar(&f.pruneKinds, "prune-protected-kinds", false, "also prune Namespaces, PersistentVolumes and PersistentVolumeClaims that left git, whatever the instance's model allows")
 	return cmd
 }
 

@@ -16,10 +16,14 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
-// AnnotationPrune set to PruneDisabled on a live object keeps it when it leaves git.
+// AnnotationPrune set to PruneDisabled on a live object keeps it when it leaves git. Set to
+// PruneAllowed on a Namespace, PersistentVolume or PersistentVolumeClaim it lets prune
+// delete it: the instance's model renders it there for the kinds it allows
+// (instance.sync.prune).
 const (
 	AnnotationPrune = "lsst.org/prune"
 	PruneDisabled   = "disabled"
+	PruneAllowed    = "allowed"
 )
 
 // PruneRefusedError is a prune larger than Options.MaxPruneShare of the inventory. Nothing
@@ -49,7 +53,8 @@ func protectedKind(e Entry) bool {
 }
 
 // prune deletes the candidates (inventory objects no longer in git) that the instance
-// still owns. It returns the changes and the candidates that must stay in the inventory
+// still owns, deciding on each from the live object: its owner labels and annotations are
+// the last ones git gave it. It returns the changes and the candidates that must stay in the inventory
 // (not deleted, and still eligible for a later cycle). Objects it deliberately leaves in
 // place (annotated to keep, a protected kind, or no longer carrying the instance's owner
 // labels) are dropped from the inventory: sync stops managing them.
@@ -75,8 +80,10 @@ func (s *Syncer) prune(ctx context.Context, candidates entrySet, inventorySize i
 			skip("left in place: it no longer carries the owner labels " + render.LabelInstance + "=" + s.opts.Instance + ", " + render.LabelManagedBy + "=" + render.ManagedByValue)
 		case live.GetAnnotations()[AnnotationPrune] == PruneDisabled:
 			skip("left in place: annotated " + AnnotationPrune + "=" + PruneDisabled)
-		case protectedKind(e) && !s.opts.PruneProtectedKinds:
-			skip("left in place: a " + e.Kind + " is never pruned without the option to prune protected kinds")
+		case protectedKind(e) && !s.opts.PruneProtectedKinds && live.GetAnnotations()[AnnotationPrune] != PruneAllowed:
+			// The live object's annotation decides: the object is no longer in git.
+			skip("left in place: a " + e.Kind + " is pruned only when the instance's model allows it (annotation " +
+				AnnotationPrune + "=" + PruneAllowed + ") or with the option to prune protected kinds")
 		case live.GetDeletionTimestamp() != nil:
 			continue // already being deleted
 		default:

@@ -308,3 +308,51 @@ func TestSyncPDAC(t *testing.T) {
 		t.Errorf("second sync of pdac changed %v", changed)
 	}
 }
+
+// TestPruneProtectedKindsAllowedByModel prunes PersistentVolumeClaims the model allowed
+// (annotated lsst.org/prune: allowed in git), deciding on the annotation the live object
+// carries: a claim whose annotation a later commit took away stays.
+func TestPruneProtectedKindsAllowedByModel(t *testing.T) {
+	h := newHarness(t, "modelprune", nil)
+	pvc := func(name string, allowed bool) string {
+		s := "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: " + name + "\n  namespace: " + h.ns + "\n"
+		if allowed {
+			s += "  annotations:\n    " + AnnotationPrune + ": " + PruneAllowed + "\n"
+		}
+		return s + "spec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n"
+	}
+	files := with(with(with(h.files(), "pvc-data.yaml", pvc("data", true)), "pvc-scratch.yaml", pvc("scratch", true)), "pvc-keep.yaml", pvc("keep", false))
+	h.repo.commitInstance(h.instance, files)
+	h.cycle()
+	// The model stops allowing the prune of data: its annotation goes from the cluster too.
+	h.repo.commitInstance(h.instance, with(files, "pvc-data.yaml", pvc("data", false)))
+	h.cycle()
+	if a := h.get("v1", "PersistentVolumeClaim", h.ns, "data").GetAnnotations(); a[AnnotationPrune] != "" {
+		t.Fatalf("PVC data still annotated %v after the commit that took the annotation away", a)
+	}
+
+	h.repo.commitInstance(h.instance, h.files())
+	res := h.cycle()
+	got := map[string]string{}
+	for _, c := range res.Changes {
+		if c.Action != "unchanged" {
+			got[c.Object] = c.Action
+			if c.Action == "skipped" && !strings.Contains(c.Reason, AnnotationPrune+"="+PruneAllowed) {
+				t.Errorf("%s skipped for %q, want a reason naming the annotation", c.Object, c.Reason)
+			}
+		}
+	}
+	want(t, "prune actions", map[string]string{
+		"PersistentVolumeClaim/" + h.ns + "/scratch": "deleted",
+		"PersistentVolumeClaim/" + h.ns + "/data":    "skipped",
+		"PersistentVolumeClaim/" + h.ns + "/keep":    "skipped",
+	}, got)
+	if u := h.get("v1", "PersistentVolumeClaim", h.ns, "scratch"); u != nil && u.GetDeletionTimestamp() == nil {
+		t.Error("PVC scratch, allowed by the model, neither gone nor being deleted")
+	}
+	for _, name := range []string{"data", "keep"} {
+		if u := h.get("v1", "PersistentVolumeClaim", h.ns, name); u == nil || u.GetDeletionTimestamp() != nil {
+			t.Errorf("PVC %s was pruned without the model's permission", name)
+		}
+	}
+}
