@@ -53,7 +53,9 @@ func largestInstance(b *testing.B) (string, string, *Source) {
 // BenchmarkSync times the first and a no-op sync of the largest instance, beside kubectl
 // apply --server-side -k of the same manifests, each on a fresh control plane:
 //
-//	go test -run '^$' -bench Sync -benchtime 3x ./internal/sync
+//	LSSTGEN_REQUIRE_CLUSTER=1 go test -run '^$' -bench Sync -benchtime 2x ./internal/sync
+//
+// docs/sync.md's Performance section holds the last figures.
 func BenchmarkSync(b *testing.B) {
 	bin := testcluster.NeedBinaries(b)
 	instance, dir, src := largestInstance(b)
