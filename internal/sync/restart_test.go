@@ -63,6 +63,7 @@ func TestDaemonSurvivesAPIServerRestart(t *testing.T) {
 		t.Fatalf("Run returned while the apiserver was stopped: %v", err)
 	default:
 	}
+	restarting := len(logs.String())
 	if err := c.StartAPIServer(); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestDaemonSurvivesAPIServerRestart(t *testing.T) {
 	// The failures while the apiserver was away came with growing waits: each gap between
 	// two failed cycles at least as long as the one before (50ms of slack), the first short.
 	var times []time.Time
-	for _, l := range strings.Split(logs.String()[stopped:], "\n") {
+	for _, l := range strings.Split(logs.String()[stopped:restarting], "\n") {
 		var m struct {
 			Time time.Time `json:"time"`
 			Msg  string    `json:"msg"`
