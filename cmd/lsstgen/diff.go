@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -15,7 +16,8 @@ func newDiffCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
 		Long: `diff runs a sync cycle as a dry run: every object of generated/<instance>/ at the commit is
 dry-run applied and compared with the cluster, and the prune is worked out, but nothing is
 written. It prints one line per object that would be created, configured, deleted or left
-in place, and exits 2 when anything would change, 0 when nothing would, 1 on an error.`,
+in place (a configured one with the fields that differ, as .path: cluster -> git, a Secret's
+values masked), and exits 2 when anything would change, 0 when nothing would, 1 on an error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.dryRun = true
@@ -32,6 +34,9 @@ in place, and exits 2 when anything would change, 0 when nothing would, 1 on an 
 					line := fmt.Sprintf("%-10s %s", c.Action, c.Object)
 					if c.Reason != "" {
 						line += " (" + c.Reason + ")"
+					}
+					if len(c.Fields) > 0 {
+						line += ": " + strings.Join(c.Fields, "; ")
 					}
 					fmt.Fprintln(stdout, line)
 				}

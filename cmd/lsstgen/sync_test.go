@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
@@ -160,6 +162,28 @@ func TestSyncAndDiffCommands(t *testing.T) {
 			if l["msg"] != "cycle" {
 				t.Errorf("unexpected line %v", l)
 			}
+		}
+	})
+	t.Run("diff names the fields edited by hand", func(t *testing.T) {
+		cs, err := kubernetes.NewForConfig(c.Admin())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		cm, err := cs.CoreV1().ConfigMaps("cli-ns").Get(ctx, "a", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data["k"] = "edited"
+		if _, err := cs.CoreV1().ConfigMaps("cli-ns").Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCmd(t, diff...)
+		if code != 2 || !strings.Contains(out, `configured ConfigMap/cli-ns/a: .data.k: "edited" -> "v"`) {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 2 and the field", code, out, errOut)
+		}
+		if code, _, errOut := runCmd(t, syncOnce...); code != 0 {
+			t.Fatalf("sync after the hand edit: exit %d: %s", code, errOut)
 		}
 	})
 	t.Run("bad revision fails", func(t *testing.T) {
