@@ -93,6 +93,23 @@ func TestDaemonLogsDriftedFieldsMaskingSecrets(t *testing.T) {
 			t.Errorf("%s logged with fields %v, drift %v; want [%s] and drift true", obj, l["fields"], l["drift"], field)
 		}
 	}
+	// A change made in git is logged with its fields too, but not as drift.
+	logs2 := &lockedBuffer{}
+	h.s.log = Logger(logs2)
+	h.repo.commitInstance(h.instance, with(with(h.files(), "secret-token.yaml", secret), "deployment-web.yaml",
+		strings.Replace(h.files()["deployment-web.yaml"], "replicas: 1", "replicas: 2", 1)))
+	h.cycle()
+	var changed map[string]any
+	for _, l := range decodeLines(t, logs2.String()) {
+		if l["msg"] == "object" && l["object"] == "Deployment/"+h.ns+"/web" {
+			changed = l
+		}
+	}
+	if fields, _ := changed["fields"].([]any); changed == nil || changed["action"] != "configured" || changed["drift"] != nil ||
+		len(fields) != 1 || fields[0] != ".spec.replicas: 1 -> 2" {
+		t.Errorf("the commit's change logged as %v, want configured with .spec.replicas: 1 -> 2 and no drift", changed)
+	}
+
 	for _, v := range []string{original, edited} {
 		for _, enc := range []string{v, base64.StdEncoding.EncodeToString([]byte(v))} {
 			if strings.Contains(logs.String(), enc) {
@@ -161,5 +178,26 @@ func TestDriftedFields(t *testing.T) {
 			}
 			want(t, "fields", tc.want, got)
 		})
+	}
+}
+
+// TestLiveObjectsSkipsKindsNotServed lists the live objects of a kind the apiserver serves
+// and leaves out one it does not (a CRD's kind the same cycle would create).
+func TestLiveObjectsSkipsKindsNotServed(t *testing.T) {
+	h := newHarness(t, "unserved", nil)
+	h.repo.commitInstance(h.instance, h.files())
+	h.cycle()
+	cm := Entry{"v1", "ConfigMap", h.ns, "settings"}.object()
+	widget := Entry{"example.org/v1", "Widget", h.ns, "w"}.object()
+	got := h.s.liveObjects(context.Background(), []*unstructured.Unstructured{widget, cm})
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+		if strings.Contains(k, "Widget") {
+			t.Errorf("a Widget listed: %s", k)
+		}
+	}
+	if got[Entry{"v1", "ConfigMap", h.ns, "settings"}.key()] == nil {
+		t.Errorf("live objects %v, want ConfigMap settings among them", keys)
 	}
 }
