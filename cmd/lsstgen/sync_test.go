@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
 // syncTestRepo is a git repository holding generated/cli/ with a Namespace and ConfigMaps.
@@ -27,21 +27,13 @@ type syncTestRepo struct {
 
 func newSyncTestRepo(t *testing.T) *syncTestRepo {
 	r := &syncTestRepo{t: t, dir: t.TempDir()}
-	r.git("init", "--quiet", "--initial-branch=main")
-	r.git("config", "user.email", "test@example.org")
-	r.git("config", "user.name", "test")
+	testrepo.InitGit(t, r.dir)
 	return r
 }
 
 func (r *syncTestRepo) git(args ...string) string {
 	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testrepo.Git(r.t, r.dir, args...)
 }
 
 // commit writes generated/cli/ with the Namespace cli-ns and one ConfigMap per name.

@@ -3,11 +3,11 @@ package sync
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
+
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
 // fixture is a small instance: a Namespace and a few objects in it, keyed by file name.
@@ -52,22 +52,13 @@ type gitRepo struct {
 func newGitRepo(t testing.TB) *gitRepo {
 	t.Helper()
 	r := &gitRepo{t: t, dir: t.TempDir()}
-	r.git("init", "--quiet", "--initial-branch=main")
-	r.git("config", "user.email", "test@example.org")
-	r.git("config", "user.name", "test")
-	r.git("config", "commit.gpgsign", "false")
+	testrepo.InitGit(t, r.dir)
 	return r
 }
 
 func (r *gitRepo) git(args ...string) string {
 	r.t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = r.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testrepo.Git(r.t, r.dir, args...)
 }
 
 // writeInstance replaces generated/<instance>/ with files and a kustomization.yaml listing
@@ -101,9 +92,7 @@ func (r *gitRepo) writeInstance(instance string, files map[string]string) {
 // commit commits everything in the repository and returns the commit.
 func (r *gitRepo) commit(msg string) string {
 	r.t.Helper()
-	r.git("add", "-A")
-	r.git("commit", "--quiet", "--allow-empty", "-m", msg)
-	return r.git("rev-parse", "HEAD")
+	return testrepo.Commit(r.t, r.dir, msg)
 }
 
 // commitInstance writes an instance and commits it.
