@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 	"github.com/lsst-dm/lsstgen/internal/testrepo"
@@ -293,48 +291,5 @@ func TestSyncDaemonCommand(t *testing.T) {
 	}
 	if leading != 1 || cycles < 2 {
 		t.Errorf("%d leading lines and %d cycles in 4s at 500ms, want 1 and several:\n%s", leading, cycles, stdout.String())
-	}
-}
-
-// TestRenderedDaemonArgsParse checks that the sync daemon every instance renders for
-// itself is started with flags this command accepts.
-func TestRenderedDaemonArgsParse(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "generated", "*", "lsstgen-system", "deployment-lsstgen-sync.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no rendered sync daemon found (%v)", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d struct {
-			Spec struct {
-				Template struct {
-					Spec struct {
-						Containers []struct {
-							Name string   `json:"name"`
-							Args []string `json:"args"`
-						} `json:"containers"`
-					} `json:"spec"`
-				} `json:"template"`
-			} `json:"spec"`
-		}
-		if err := yaml.Unmarshal(b, &d); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		for _, c := range d.Spec.Template.Spec.Containers {
-			if len(c.Args) == 0 || c.Args[0] != "sync" {
-				t.Errorf("%s: container %s args %v do not start with sync", file, c.Name, c.Args)
-				continue
-			}
-			cmd := newSyncCmd(&globalOptions{}, io.Discard)
-			if err := cmd.ParseFlags(c.Args[1:]); err != nil {
-				t.Errorf("%s: container %s: %v", file, c.Name, err)
-			}
-			if cmd.Flags().Lookup("instance").Value.String() == "" {
-				t.Errorf("%s: container %s sets no --instance", file, c.Name)
-			}
-		}
 	}
 }
