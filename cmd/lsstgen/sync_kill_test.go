@@ -63,6 +63,17 @@ func lsstgenBinary(t *testing.T) string {
 // commit removes late again, and the next run must prune it (known only as pending) and
 // nothing else.
 func TestSyncKilledBeforeInventoryCommit(t *testing.T) {
+	stopBeforeInventoryCommit(t, syscall.SIGKILL)
+}
+
+// TestSyncTerminatedBeforeInventoryCommit: the same with SIGTERM, which stops the cycle
+// gracefully: lsstgen exits by itself, non-zero (the cycle did not finish), leaving the
+// inventory with the applied objects pending, and the next run converges.
+func TestSyncTerminatedBeforeInventoryCommit(t *testing.T) {
+	stopBeforeInventoryCommit(t, syscall.SIGTERM)
+}
+
+func stopBeforeInventoryCommit(t *testing.T, sig syscall.Signal) {
 	c := testcluster.Start(t)
 	bin := lsstgenBinary(t)
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
@@ -145,16 +156,22 @@ func TestSyncKilledBeforeInventoryCommit(t *testing.T) {
 			paused = err == nil
 		}
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case err := <-waited:
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		switch {
+		case !ok:
+			t.Fatalf("lsstgen ended with %v", err)
+		case sig == syscall.SIGKILL && (!ws.Signaled() || ws.Signal() != syscall.SIGKILL):
 			t.Fatalf("lsstgen ended with %v, want killed by SIGKILL", err)
+		case sig == syscall.SIGTERM && (ws.Signaled() || ws.ExitStatus() == 0):
+			t.Fatalf("lsstgen ended with %v after SIGTERM, want a graceful non-zero exit:\n%s", err, killedOut.String())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("lsstgen did not die of SIGKILL within 30s")
+		t.Fatalf("lsstgen did not stop within 30s of %v", sig)
 	}
 	if !exists("late") {
 		t.Fatal("ConfigMap late was not applied before the kill")
