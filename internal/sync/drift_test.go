@@ -36,15 +36,8 @@ func TestDaemonRestoresHandEdits(t *testing.T) {
 	h.s.log = Logger(logs)
 	h.repo.commitInstance(h.instance, h.files())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.s.Run(ctx, h.src, 100*time.Millisecond) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	ctx := context.Background()
+	defer runDaemon(t, ctx, h.s, h.src, 100*time.Millisecond)()
 
 	key := client.ObjectKey{Namespace: h.ns, Name: "settings"}
 	waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), `"msg":"cycle"`) })

@@ -27,25 +27,8 @@ func TestDaemonLogsDriftedFieldsMaskingSecrets(t *testing.T) {
 		"\ntype: Opaque\ndata:\n  token: " + base64.StdEncoding.EncodeToString([]byte(original)) + "\n"
 	h.repo.commitInstance(h.instance, with(h.files(), "secret-token.yaml", secret))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.s.Run(ctx, h.src, 100*time.Millisecond) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("Run did not stop within 30s")
-		}
-	}
+	ctx := context.Background()
+	stop := runDaemon(t, ctx, h.s, h.src, 100*time.Millisecond)
 	defer stop()
 	waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), `"msg":"cycle"`) })
 

@@ -162,3 +162,28 @@ func want(t *testing.T, what string, wantV, got any) {
 		t.Errorf("%s (-want +got):\n%s", what, diff)
 	}
 }
+
+// runDaemon runs s.Run in the background under a child of ctx until the returned stop is
+// called (once or more): stop cancels it and waits at most 30 s for Run to return cleanly.
+func runDaemon(t *testing.T, ctx context.Context, s *Syncer, src *Source, interval time.Duration) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, src, interval) }()
+	stopped := false
+	return func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("Run did not return within 30s of its context ending")
+		}
+	}
+}
