@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, etcd and kubectl from the Go module proxy into
+# Builds kube-apiserver, etcd, kubectl, kube-scheduler and kube-controller-manager from the
+# Go module proxy into
 # <repo>/.bin/kube-<version>/ (the version is k8s.io/kubernetes' in tools/kube/go.mod) and
-# prints that folder on stdout. Does nothing but print it when all three are already there.
+# prints that folder on stdout. Does nothing but print it when all of them are already there.
 # Each binary is written under a temporary name and renamed into place, so an interrupted
 # build never leaves a half-written binary behind.
 #
@@ -29,7 +30,7 @@ if [[ -z "$version" ]]; then
 fi
 minor=$(echo "$version" | cut -d. -f2)
 out="$root/.bin/kube-$version"
-bins=(kube-apiserver etcd kubectl)
+bins=(kube-apiserver etcd kubectl kube-scheduler kube-controller-manager)
 
 have_all() {
 	local b
@@ -52,8 +53,10 @@ ldflags="$ldflags -X $gv.gitVersion=$version -X $gv.gitMajor=1 -X $gv.gitMinor=$
 
 start=$SECONDS
 cd "$here"
-for pair in kube-apiserver:./apiserver etcd:./etcd kubectl:./kubectl; do
+for pair in kube-apiserver:./apiserver etcd:./etcd kubectl:./kubectl \
+	kube-scheduler:./kube-scheduler kube-controller-manager:./kube-controller-manager; do
 	name=${pair%%:*}
+	[[ $force == 0 && -x "$out/$name" ]] && continue
 	pkg=${pair#*:}
 	tmp="$out/.$name.tmp.$$"
 	trap 'rm -f "$tmp"' EXIT
