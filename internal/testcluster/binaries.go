@@ -59,16 +59,25 @@ func FindBinaries(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for _, b := range Binaries {
-		fi, err := os.Stat(filepath.Join(abs, b))
-		if err != nil {
-			return "", fmt.Errorf("%s (folder from %s): %w: %s is missing; run %s", abs, from, ErrNoBinaries, b, BuildCommand)
-		}
-		if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
-			return "", fmt.Errorf("%s (folder from %s): %w: %s is not an executable file; run %s", abs, from, ErrNoBinaries, b, BuildCommand)
-		}
+	if err := checkExecutables(abs, from, BuildCommand, Binaries...); err != nil {
+		return "", err
 	}
 	return abs, nil
+}
+
+// checkExecutables returns an error wrapping ErrNoBinaries, naming dir, where it came from
+// and the command that builds them, unless every one of names is an executable file in dir.
+func checkExecutables(dir, from, build string, names ...string) error {
+	for _, b := range names {
+		fi, err := os.Stat(filepath.Join(dir, b))
+		if err != nil {
+			return fmt.Errorf("%s (folder from %s): %w: %s is missing; run %s", dir, from, ErrNoBinaries, b, build)
+		}
+		if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+			return fmt.Errorf("%s (folder from %s): %w: %s is not an executable file; run %s", dir, from, ErrNoBinaries, b, build)
+		}
+	}
+	return nil
 }
 
 // findRoot finds the repository root with repo.FindRoot, falling back to the folder that

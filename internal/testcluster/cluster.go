@@ -27,7 +27,7 @@ type Options struct {
 	// part of the apiserver's and etcd's output is kept and quoted when a start fails.
 	Output io.Writer
 	// APIServerArgs are extra kube-apiserver flags, name without dashes to values; they
-	// override the defaults.
+	// override the defaults. A name with no values is not passed at all.
 	APIServerArgs map[string][]string
 }
 
@@ -101,6 +101,10 @@ func New(opts Options) (*Cluster, error) {
 	// can never leave tests running against an AlwaysAllow apiserver.
 	args.Set("authorization-mode", "RBAC")
 	for name, values := range opts.APIServerArgs {
+		if len(values) == 0 {
+			args.Disable(name)
+			continue
+		}
 		args.Set(name, values...)
 	}
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: paths["etcd"], Out: out, Err: out}

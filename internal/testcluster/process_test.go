@@ -21,7 +21,8 @@ import (
 const envHelper = "LSSTGEN_TESTCLUSTER_HELPER"
 
 func helperMain(m *testing.M) int {
-	if os.Getenv(envHelper) == "hang" {
+	switch os.Getenv(envHelper) {
+	case "hang":
 		c, err := New(DefaultOptions())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -29,12 +30,25 @@ func helperMain(m *testing.M) int {
 		}
 		printUp(c)
 		select {}
+	case "hang-twin":
+		tw, err := NewTwin(DefaultTwinOptions())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		printUp(tw.Cluster, tw.procs...)
+		select {}
 	}
 	return m.Run()
 }
 
-func printUp(c *Cluster) {
-	fmt.Printf("up %s %s\n", c.Host(), c.env.ControlPlane.Etcd.URL)
+// printUp prints "up" and the URLs the processes of a control plane serve.
+func printUp(c *Cluster, procs ...*process) {
+	urls := []string{c.Host(), c.env.ControlPlane.Etcd.URL.String()}
+	for _, p := range procs {
+		urls = append(urls, p.health)
+	}
+	fmt.Println("up " + strings.Join(urls, " "))
 }
 
 // TestPanicHelper runs only as TestStopsWhenATestPanics' child.
@@ -62,9 +76,26 @@ func TestStopsWhenATestPanics(t *testing.T) {
 // them (kill -9, a test binary's timeout).
 func TestStopsWhenKilled(t *testing.T) {
 	NeedBinaries(t)
+	killChild(t, "hang", 2)
+}
+
+// TestTwinStopsWhenKilled proves the same of a twin's processes: scheduler,
+// controller-manager and KWOK die with the apiserver and etcd.
+func TestTwinStopsWhenKilled(t *testing.T) {
+	if _, _, err := findTwinBinaries(".", "", ""); err != nil {
+		handleStartError(t, err)
+	}
+	killChild(t, "hang-twin", 5)
+}
+
+// killChild runs this test binary as a child that starts a control plane of the kind helper
+// names and prints the URLs of its processes, checks the n URLs serve, kills the child and
+// checks they stop serving.
+func killChild(t *testing.T, helper string, n int) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	// A killed child cannot remove its temporary files; keep them where the test cleans up.
-	cmd.Env = append(os.Environ(), envHelper+"=hang", "TMPDIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), envHelper+"="+helper, "TMPDIR="+t.TempDir())
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -79,6 +110,9 @@ func TestStopsWhenKilled(t *testing.T) {
 		t.Fatalf("reading the child's output: %v", err)
 	}
 	hosts := upLine(t, line)
+	if len(hosts) != n {
+		t.Fatalf("the child printed %d URLs, want %d: %s", len(hosts), n, line)
+	}
 	assertUp(t, hosts)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -90,7 +124,7 @@ func TestStopsWhenKilled(t *testing.T) {
 func upLine(t *testing.T, out string) []string {
 	t.Helper()
 	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "up" {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "up" {
 			return f[1:]
 		}
 	}
