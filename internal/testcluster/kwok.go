@@ -89,9 +89,9 @@ func findTwinBinaries(dir, kubeDir, kwokDir string) (string, string, error) {
 
 // kwokArgs are KWOK's flags: the stages built beside it, only the twin's nodes managed,
 // node leases renewed as a kubelet does (the heartbeat stage refreshes conditions rarely),
-// pod IPs from a range wide enough for any instance, and its server, for /healthz, on
-// port of the loopback interface.
-func kwokArgs(kubeconfig, kwokDir, port string) []string {
+// pod IPs from a range wide enough for any instance. Its server (for /healthz) is given a
+// loopback address with --server-address.
+func kwokArgs(kubeconfig, kwokDir string) []string {
 	return []string{
 		"--kubeconfig=" + kubeconfig,
 		"--config=" + filepath.Join(kwokDir, kwokStages),
@@ -99,6 +99,5 @@ func kwokArgs(kubeconfig, kwokDir, port string) []string {
 		"--manage-nodes-with-label-selector=" + KWOKNodeLabel + "=" + KWOKNodeValue,
 		"--node-lease-duration-seconds=" + strconv.Itoa(40),
 		"--cidr=10.128.0.0/12",
-		"--server-address=127.0.0.1:" + port,
 	}
 }

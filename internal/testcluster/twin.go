@@ -124,7 +124,7 @@ func NewTwin(opts TwinOptions) (*Twin, error) {
 	return t, nil
 }
 
-// start writes the components' kubeconfigs and starts them, each waited for before the next.
+// start writes the components' kubeconfigs, starts them and waits until each is healthy.
 func (t *Twin) start(kubeDir, kwokDir string, out io.Writer) error {
 	dir := filepath.Join(t.tmp, "twin")
 	bin := filepath.Join(t.tmp, "bin")
@@ -152,18 +152,17 @@ func (t *Twin) start(kubeDir, kwokDir string, out io.Writer) error {
 		}
 	}
 
+	type component struct {
+		name, path, scheme string
+		args, env          []string
+	}
+	var comps []component
 	for _, name := range TwinBinaries {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		certs := filepath.Join(dir, name+"-certs")
 		args := []string{
 			"--kubeconfig=" + kubeconfigs[name],
 			"--leader-elect=false",
 			"--bind-address=127.0.0.1",
-			"--secure-port=" + port,
-			"--cert-dir=" + certs,
+			"--cert-dir=" + filepath.Join(dir, name+"-certs"),
 		}
 		if name == "kube-controller-manager" {
 			args = append(args,
@@ -173,38 +172,44 @@ func (t *Twin) start(kubeDir, kwokDir string, out io.Writer) error {
 				"--root-ca-file="+caFile,
 			)
 		}
-		path, err := guardedBinary(bin, filepath.Join(kubeDir, name))
+		comps = append(comps, component{name: name, path: filepath.Join(kubeDir, name), scheme: "https", args: args})
+	}
+	// KWOK reads ~/.kwok/kwok.yaml when it exists: give it a folder of its own instead.
+	comps = append(comps, component{name: "kwok", path: filepath.Join(kwokDir, "kwok"), scheme: "http",
+		args: kwokArgs(kubeconfigs["kwok"], kwokDir), env: append(os.Environ(), "KWOK_WORKDIR="+filepath.Join(dir, "kwok"))})
+
+	// Start them all, then wait for each: none needs another to come up.
+	ports := map[string]bool{}
+	for _, c := range comps {
+		port, err := freePort()
+		for err == nil && ports[port] {
+			port, err = freePort()
+		}
 		if err != nil {
 			return err
 		}
-		p, err := startProcess(name, path, args, nil, out)
+		ports[port] = true
+		flag := "--secure-port="
+		if c.name == "kwok" {
+			flag = "--server-address=127.0.0.1:"
+		}
+		path, err := guardedBinary(bin, c.path)
 		if err != nil {
 			return err
 		}
-		p.health = "https://127.0.0.1:" + port + "/healthz"
+		p, err := startProcess(c.name, path, append(c.args, flag+port), c.env, out)
+		if err != nil {
+			return err
+		}
+		p.health = c.scheme + "://127.0.0.1:" + port + "/healthz"
 		t.procs = append(t.procs, p)
+	}
+	for _, p := range t.procs {
 		if err := p.waitHealthy(context.Background(), t.startTimeout); err != nil {
 			return err
 		}
 	}
-
-	path, err := guardedBinary(bin, filepath.Join(kwokDir, "kwok"))
-	if err != nil {
-		return err
-	}
-	// KWOK reads ~/.kwok/kwok.yaml when it exists: give it a folder of its own instead.
-	env := append(os.Environ(), "KWOK_WORKDIR="+filepath.Join(dir, "kwok"))
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	p, err := startProcess("kwok", path, kwokArgs(kubeconfigs["kwok"], kwokDir, port), env, out)
-	if err != nil {
-		return err
-	}
-	p.health = "http://127.0.0.1:" + port + "/healthz"
-	t.procs = append(t.procs, p)
-	return p.waitHealthy(context.Background(), t.startTimeout)
+	return nil
 }
 
 // waitDefaultServiceAccount waits until the controller-manager has created the default

@@ -1,0 +1,174 @@
+package testcluster
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/repo"
+)
+
+// convergeTimeout bounds the wait for an instance to converge in a twin; each takes
+// seconds on an idle machine.
+const convergeTimeout = 3 * time.Minute
+
+// TestInstancesConverge bootstraps every instance of generated/ on a twin of its own,
+// shaped by its model's nodes, as README.md tells operators to, and proves it converges:
+// every workload rolled out, no pod Pending, every claim Bound to its volume, no pod
+// refused by Pod Security, and every pod on a node of the role the model intends.
+func TestInstancesConverge(t *testing.T) {
+	root, err := repo.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, err := Instances(filepath.Join(root, repo.GeneratedDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			res, err := render.Instance(root, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := ReadInstance(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nodes, err := NodesFromModel(res.Model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			tw := StartTwin(t, nodes)
+			up := time.Since(start)
+			ctx := t.Context()
+			rejected, err := Bootstrap(ctx, tw.Admin(), res.Model.Secrets, objs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rejected {
+				t.Errorf("bootstrap apply rejected: %s", relTo(root, r))
+			}
+			applied := time.Since(start)
+			if err := WaitConverged(ctx, tw.Admin(), objs, convergeTimeout); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			t.Logf("%s: twin of %d nodes up in %.1fs, %d objects applied in %.1fs, converged in %.1fs",
+				name, len(nodes), up.Seconds(), len(objs), (applied - up).Seconds(), (time.Since(start) - applied).Seconds())
+			for _, p := range placementProblems(t, tw, res.Model) {
+				t.Errorf("%s: %s", name, p)
+			}
+			if err := tw.Check(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// placementProblems lists every pod of the cluster that runs where the model does not
+// intend it to, and every node missing a pod it should run: qserv's workers one per
+// worker node, its czar on the czar node, its admin DaemonSet on every qserv node, Nexus
+// on the registry node, the log forwarder on every node, and everything else on general
+// nodes only.
+func placementProblems(t *testing.T, tw *Twin, m render.Model) []string {
+	t.Helper()
+	cs := kubernetes.NewForConfigOrDie(tw.Admin())
+	pods, err := cs.CoreV1().Pods("").List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsets, err := cs.AppsV1().ReplicaSets("").List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployments := map[string]string{} // ReplicaSet → its Deployment
+	for _, rs := range rsets.Items {
+		if c := metav1.GetControllerOf(&rs); c != nil {
+			deployments["ReplicaSet/"+rs.Namespace+"/"+rs.Name] = c.Kind + "/" + rs.Namespace + "/" + c.Name
+		}
+	}
+	role := func(node string) string { return m.Instance.Nodes[node].Role }
+	nodesOf := func(roles ...string) []string {
+		var out []string
+		for _, n := range slices.Sorted(maps.Keys(m.Instance.Nodes)) {
+			if slices.Contains(roles, role(n)) {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	var problems []string
+	// onNodes: owner kind/namespace/name → the nodes its pods run on.
+	onNodes := map[string][]string{}
+	for _, p := range pods.Items {
+		id, node := "Pod/"+p.Namespace+"/"+p.Name, p.Spec.NodeName
+		owner := ""
+		if c := metav1.GetControllerOf(&p); c != nil {
+			owner = c.Kind + "/" + p.Namespace + "/" + c.Name
+			if d := deployments[owner]; d != "" {
+				owner = d
+			}
+		}
+		onNodes[owner] = append(onNodes[owner], node)
+		var allowed []string
+		switch p.Namespace {
+		case "logging":
+			continue // the log forwarder runs everywhere; checked below
+		case "registry":
+			allowed = []string{m.Instance.Registry.Node}
+		case "qserv":
+			switch owner {
+			case "StatefulSet/qserv/qserv-worker":
+				allowed = nodesOf("qserv-worker")
+			case "StatefulSet/qserv/qserv-czar":
+				allowed = nodesOf("qserv-czar")
+			default:
+				allowed = nodesOf("qserv-czar", "qserv-worker")
+			}
+		default:
+			allowed = nodesOf("general")
+		}
+		if !slices.Contains(allowed, node) {
+			problems = append(problems, fmt.Sprintf("%s (of %s) runs on node %s of role %q; the model intends it on %s",
+				id, owner, node, role(node), strings.Join(allowed, ", ")))
+		}
+	}
+	everyNode := func(owner string, want []string) {
+		got := slices.Sorted(slices.Values(onNodes[owner]))
+		if !slices.Equal(got, want) {
+			problems = append(problems, fmt.Sprintf("%s runs on nodes %v; the model intends exactly one pod on each of %v", owner, got, want))
+		}
+	}
+	if len(nodesOf("qserv-worker")) > 0 {
+		everyNode("StatefulSet/qserv/qserv-worker", nodesOf("qserv-worker"))
+		everyNode("StatefulSet/qserv/qserv-czar", nodesOf("qserv-czar"))
+		everyNode("DaemonSet/qserv/qserv-data-admin", nodesOf("qserv-czar", "qserv-worker"))
+	}
+	if reg := m.Instance.Registry.Node; reg != "" {
+		nexus := onNodes["Deployment/registry/nexus"]
+		if len(nexus) == 0 || slices.ContainsFunc(nexus, func(n string) bool { return n != reg }) {
+			problems = append(problems, fmt.Sprintf("Deployment/registry/nexus runs on nodes %v; the model intends it on the registry node %s only", nexus, reg))
+		}
+	}
+	forwarders := 0
+	for owner := range onNodes {
+		if strings.HasPrefix(owner, "DaemonSet/logging/") {
+			forwarders++
+			everyNode(owner, nodesOf("registry", "qserv-czar", "qserv-worker", "general"))
+		}
+	}
+	if forwarders == 0 {
+		problems = append(problems, "no log forwarder: no DaemonSet of the logging namespace runs a pod")
+	}
+	return problems
+}
