@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, .ci/run, .github/workflows/ci.yaml): builds the
-# real control plane the cluster tests need, checks formatting, vet and the CUE, proves
-# generated/ current and valid, runs every test with the cluster tests required, then
-# fuzzes each target for a short fixed time.
+# real control plane and KWOK the cluster tests need, checks formatting, vet and the CUE,
+# proves generated/ current and valid, runs every test with the cluster tests required,
+# then fuzzes each target for a short fixed time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "kube-apiserver, etcd and kubectl (built once from the module proxy, cached in .bin/)"
+step "kube-apiserver, etcd, kubectl, kube-scheduler, kube-controller-manager and KWOK (built once from the module proxy, cached in .bin/)"
 kube_bin=$(tools/kube/build.sh)
-export LSSTGEN_KUBE_BIN="$kube_bin"
+kwok_bin=$(tools/kwok/build.sh)
+export LSSTGEN_KUBE_BIN="$kube_bin" LSSTGEN_KWOK_BIN="$kwok_bin"
 export LSSTGEN_REQUIRE_CLUSTER=1
 
 step "gofmt, go vet"
