@@ -6,4 +6,11 @@
 // test starts one with Start(t), or shares one per package through Shared in TestMain; both
 // stop everything they started when the test ends, fails or panics, and skip the test with
 // a clear message when the binaries have not been built, unless LSSTGEN_REQUIRE_CLUSTER=1.
+//
+// A twin (NewTwin, StartTwin) adds kube-scheduler, kube-controller-manager and KWOK (built
+// by tools/kwok/build.sh), and nodes given as NodeSpecs, for an instance from its model by
+// NodesFromModel: workloads are scheduled, their pods created (and admitted or refused by
+// Pod Security), claims bound and pods marked Running, but no container runs, no probe is
+// executed and there is no pod network. Bootstrap applies an instance as an operator
+// would; CheckConvergence and WaitConverged say what has not converged, and why.
 package testcluster
