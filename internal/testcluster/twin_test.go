@@ -170,5 +170,34 @@ func placementProblems(t *testing.T, tw *Twin, m render.Model) []string {
 	if forwarders == 0 {
 		problems = append(problems, "no log forwarder: no DaemonSet of the logging namespace runs a pod")
 	}
+	// qserv's databases and the registry's storage live on their node's local disks.
+	local := 0
+	for _, p := range pods.Items {
+		if p.Namespace != "qserv" && p.Namespace != "registry" {
+			continue
+		}
+		for _, v := range p.Spec.Volumes {
+			if v.PersistentVolumeClaim == nil {
+				continue
+			}
+			id := "PersistentVolumeClaim/" + p.Namespace + "/" + v.PersistentVolumeClaim.ClaimName
+			pvc, err := cs.CoreV1().PersistentVolumeClaims(p.Namespace).Get(t.Context(), v.PersistentVolumeClaim.ClaimName, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("%s: %v", id, err)
+			}
+			pv, err := cs.CoreV1().PersistentVolumes().Get(t.Context(), pvc.Spec.VolumeName, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("%s: PersistentVolume/%s: %v", id, pvc.Spec.VolumeName, err)
+			}
+			local++
+			if hosts := volumeHosts(pv); pv.Spec.Local == nil || !slices.Equal(hosts, []string{p.Spec.NodeName}) {
+				problems = append(problems, fmt.Sprintf("%s of Pod/%s/%s on node %s is Bound to PersistentVolume/%s, not a local volume of that node (local: %v, nodes %v)",
+					id, p.Namespace, p.Name, p.Spec.NodeName, pv.Name, pv.Spec.Local != nil, hosts))
+			}
+		}
+	}
+	if local == 0 && (len(nodesOf("qserv-worker")) > 0 || m.Instance.Registry.Node != "") {
+		problems = append(problems, "no pod of qserv or the registry uses a claim: their local volumes are not checked")
+	}
 	return problems
 }
