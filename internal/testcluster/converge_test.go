@@ -31,8 +31,9 @@ func generalNodes(n int, cores string) []NodeSpec {
 // nodes and proves CheckConvergence names each problem, the node and the reason given by
 // the scheduler, a controller or the apiserver, and nothing of the Deployment that
 // converges. Among them, Pod Security enforced on the pods a controller creates: the
-// Deployment that violates its namespace's restricted level is accepted as an object, and
-// its ReplicaSet's pods are refused with the apiserver's message.
+// Deployment, StatefulSet and DaemonSet that violate their namespace's restricted level are
+// accepted as objects, and their pods are refused with the apiserver's message; and the
+// ServiceAccount admission the twin turns on refuses pods naming a missing account.
 func TestConvergenceReportsProblems(t *testing.T) {
 	objs, err := ReadInstance(filepath.Join("testdata", "twin", "problems"))
 	if err != nil {
@@ -72,6 +73,8 @@ func TestConvergenceReportsProblems(t *testing.T) {
 		{"Deployment/delta/absent", "", "does not exist"},
 		{"Deployment/delta/privileged", "", `not rolled out: 0 of 1 replicas updated, 0 available; last ReplicaSet/delta/privileged-`},
 		{"Deployment/delta/too-big", "", "not rolled out: 1 of 1 replicas updated, 0 available"},
+		{"Deployment/delta/no-account", "", `not rolled out: 0 of 1 replicas updated, 0 available; last ReplicaSet/delta/no-account-`},
+		{"Deployment/delta/no-account", "", `error looking up service account delta/nobody: serviceaccount "nobody" not found`},
 		{"DaemonSet/delta/nowhere", "", "runs on no node"},
 		{"Pod/delta/too-big-", "", "Pending, not scheduled: 0/2 nodes are available: 2 Insufficient cpu"},
 		{"Pod/delta/too-big-", "", "last FailedScheduling: 0/2 nodes are available: 2 Insufficient cpu"},
