@@ -359,6 +359,8 @@ func (s *convergence) pods() {
 				}
 			}
 			s.add(id, "", "%s", withEvent(reason, s.lastEvent("Pod", p.Namespace, p.Name, "FailedScheduling")))
+		case p.Status.Phase == corev1.PodSucceeded:
+			// a finished Job's pod
 		case p.Status.Phase != corev1.PodRunning:
 			s.add(id, node, "%s on its node", cmp.Or(string(p.Status.Phase), "no phase"))
 		case !podReady(p):
