@@ -199,8 +199,8 @@ func selector(ls *metav1.LabelSelector, path *field.Path, errs field.ErrorList) 
 		return labels.Nothing(), append(errs, e...)
 	}
 	s, err := metav1.LabelSelectorAsSelector(ls)
-	if err != nil {
-		return labels.Nothing(), append(errs, field.Invalid(path, ls, err.Error()))
+	if err != nil { // not reached while apimachinery's validation rejects all the conversion does
+		return labels.Nothing(), append(errs, field.Invalid(path, ls.String(), err.Error()))
 	}
 	return s, errs
 }
@@ -212,7 +212,7 @@ func compileIPBlock(b *networkingv1.IPBlock, path *field.Path, errs field.ErrorL
 			return netip.Prefix{}, false
 		}
 		p, err := netip.ParsePrefix(s)
-		if err != nil {
+		if err != nil { // not reached: strict CIDR validation parses with netip
 			errs = append(errs, field.Invalid(path, s, err.Error()))
 			return netip.Prefix{}, false
 		}

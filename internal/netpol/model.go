@@ -1,7 +1,6 @@
 package netpol
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -132,5 +131,9 @@ func (f Flow) check(namespaces map[string]labels.Set) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("flow %s: %w", f, errors.Join(errs...))
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return fmt.Errorf("flow %s: %s", f, strings.Join(msgs, "; "))
 }

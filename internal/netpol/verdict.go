@@ -64,8 +64,11 @@ type DirectionVerdict struct {
 	AllowedBy []RuleRef
 }
 
-// Allowed reports whether this side lets the flow through.
-func (d DirectionVerdict) Allowed() bool { return d.Reason != NoRuleAllows }
+// Allowed reports whether this side lets the flow through. The zero DirectionVerdict,
+// returned beside an error, does not.
+func (d DirectionVerdict) Allowed() bool {
+	return d.Reason == Outside || d.Reason == NotIsolated || d.Reason == AllowedByRule
+}
 
 // String explains the decision, e.g. "allowed by NetworkPolicy/a/b ingress[0]" or
 // "isolated by NetworkPolicy/a/deny, NetworkPolicy/a/web; no rule allows".
