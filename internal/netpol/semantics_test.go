@@ -2,6 +2,7 @@ package netpol_test
 
 import (
 	"net/netip"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -293,5 +294,37 @@ func TestIPBlocksOverlapping(t *testing.T) {
 	}
 	if got := e.IPBlocksOverlapping(netip.MustParsePrefix("fd00:10:244::/56")); len(got) != 0 {
 		t.Errorf("IPBlocksOverlapping(IPv6 pod network) = %v, want none", got)
+	}
+}
+
+// The Evaluator is read-only after New: goroutines deciding flows at once get the
+// answers one goroutine gets (run with -race to check the claim of safety too).
+func TestConcurrentEvaluate(t *testing.T) {
+	policies, namespaces, flows := benchWorld(6, 3, 400)
+	e, err := netpol.New(policies, namespaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]netpol.Verdict, len(flows))
+	for i, f := range flows {
+		if want[i], err = e.Evaluate(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	got := make([][]netpol.Verdict, 4)
+	for g := range got {
+		got[g] = make([]netpol.Verdict, len(flows))
+		wg.Go(func() {
+			for i, f := range flows {
+				got[g][i], _ = e.Evaluate(f)
+			}
+		})
+	}
+	wg.Wait()
+	for g := range got {
+		if diff := cmp.Diff(want, got[g]); diff != "" {
+			t.Fatalf("goroutine %d (-want +got):\n%s", g, diff)
+		}
 	}
 }

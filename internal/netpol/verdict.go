@@ -161,10 +161,11 @@ func (e *Evaluator) decide(f *Flow, subject, remote Peer, dir Direction) Directi
 	return d
 }
 
-// IPBlocksOverlapping lists the rules, in policy order, with an ipBlock peer that admits
-// some address of prefix: its cidr overlaps prefix and no single except covers the
-// overlap. Given the pod network's CIDR, these are the rules that the model reads as
-// admitting outside addresses only but that most network plugins also apply to pods.
+// IPBlocksOverlapping lists the rules, by namespace, policy name and position, with an
+// ipBlock peer that admits some address of prefix: its cidr overlaps prefix and no single
+// except covers the overlap. Given the pod network's CIDR, these are the rules that the
+// model reads as admitting outside addresses only but that most network plugins also
+// apply to pods.
 func (e *Evaluator) IPBlocksOverlapping(prefix netip.Prefix) []RuleRef {
 	prefix = prefix.Masked()
 	var refs []RuleRef
