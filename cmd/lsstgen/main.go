@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // exitError carries a specific exit status up to main (for example 2 from `diff` when there
@@ -37,7 +37,7 @@ func (g *globalOptions) root() (string, error) {
 	if dir == "" {
 		dir = "."
 	}
-	return repo.FindRoot(dir)
+	return manifest.FindRoot(dir)
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {

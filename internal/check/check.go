@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
 // Change is how a committed file differs from the fresh render.
@@ -44,7 +44,7 @@ type Stale struct {
 
 // String names the stale file and what is wrong with it, with its diff indented below.
 func (s Stale) String() string {
-	where := filepath.ToSlash(filepath.Join(repo.GeneratedDir, s.Instance, s.Path))
+	where := filepath.ToSlash(filepath.Join(manifest.GeneratedDir, s.Instance, s.Path))
 	if s.Path == "" {
 		where += "/"
 	}
@@ -62,7 +62,7 @@ func (s Stale) String() string {
 // set (every instance was rendered), folders of generated/ that no instance renders are
 // reported as extra too. The report is sorted by instance and path.
 func Compare(root string, results []*render.Result, all bool) ([]Stale, error) {
-	gen := filepath.Join(root, repo.GeneratedDir)
+	gen := filepath.Join(root, manifest.GeneratedDir)
 	var out []Stale
 	rendered := map[string]bool{}
 	for _, r := range results {

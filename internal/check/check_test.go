@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
 // row is what a test compares of a Stale: everything but the diff's exact text.
@@ -28,7 +28,7 @@ func rows(ss []Stale, diffHas string) []row {
 }
 
 func TestCompare(t *testing.T) {
-	src, err := repo.FindRoot(".")
+	src, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +104,8 @@ func TestCompare(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			gen := filepath.Join(root, repo.GeneratedDir)
-			copyTree(t, filepath.Join(src, repo.GeneratedDir, "pdac"), filepath.Join(gen, "pdac"))
+			gen := filepath.Join(root, manifest.GeneratedDir)
+			copyTree(t, filepath.Join(src, manifest.GeneratedDir, "pdac"), filepath.Join(gen, "pdac"))
 			tc.mutate(t, gen)
 			got, err := Compare(root, results, true)
 			if err != nil {
@@ -136,7 +136,7 @@ func TestCompare(t *testing.T) {
 // TestCompareUnreadable: a generated/ that cannot be read is an error, not "current".
 func TestCompareUnreadable(t *testing.T) {
 	root := t.TempDir()
-	gen := filepath.Join(root, repo.GeneratedDir)
+	gen := filepath.Join(root, manifest.GeneratedDir)
 	must(t, os.MkdirAll(gen, 0o755))
 	// generated/pdac is a file where a folder is due.
 	must(t, os.WriteFile(filepath.Join(gen, "pdac"), []byte("x"), 0o644))

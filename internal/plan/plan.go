@@ -17,8 +17,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
 // Change is one object's difference between the base and the working tree.
@@ -63,7 +63,7 @@ func Compute(root, base string, opts render.Options) (*Plan, error) {
 		return nil, err
 	}
 	var before []*render.Result
-	if _, err := os.Stat(filepath.Join(dir, repo.Marker)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, manifest.Marker)); err == nil {
 		if before, err = render.AllWith(dir, nil, opts); err != nil {
 			return nil, fmt.Errorf("rendering the base %s: %w", base, err)
 		}

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Options control how instances are rendered.
@@ -145,7 +145,7 @@ func Generate(root string, names []string, opts Options) ([]Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	gen := filepath.Join(root, repo.GeneratedDir)
+	gen := filepath.Join(root, manifest.GeneratedDir)
 	if err := os.MkdirAll(gen, 0o755); err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func Generate(root string, names []string, opts Options) ([]Summary, error) {
 // When prune is set (a render of every instance), folders of instances that no longer
 // exist are removed.
 func Write(root string, results []*Result, prune bool) error {
-	gen := filepath.Join(root, repo.GeneratedDir)
+	gen := filepath.Join(root, manifest.GeneratedDir)
 	if err := os.MkdirAll(gen, 0o755); err != nil {
 		return err
 	}

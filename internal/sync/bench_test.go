@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
 
@@ -18,7 +18,7 @@ import (
 // a folder holding its generated manifests, extracted from git.
 func largestInstance(b *testing.B) (string, string, *Source) {
 	b.Helper()
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
 func TestCrashBetweenApplyAndInventoryCommit(t *testing.T) {
@@ -263,7 +263,7 @@ func TestSyncErrors(t *testing.T) {
 // TestSyncPDAC syncs the committed generated/pdac of this repository at HEAD.
 func TestSyncPDAC(t *testing.T) {
 	c := cluster.Get(t)
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Name is the folder name of synthetic instance i.
@@ -20,14 +20,14 @@ func Name(i int) string { return fmt.Sprintf("syn-%03d", i) }
 // Their sizes vary with i: one to six web services, one to three portal replicas, with or
 // without the portal, two to four qserv workers and 10 to 200 notebook users.
 func Repo(root, dst string, n int) error {
-	for _, dir := range []string{"cue.mod", repo.SchemaDir} {
+	for _, dir := range []string{"cue.mod", manifest.SchemaDir} {
 		if err := copyTree(filepath.Join(root, dir), filepath.Join(dst, dir)); err != nil {
 			return err
 		}
 	}
-	shared, _ := filepath.Glob(filepath.Join(root, repo.InstancesDir, "*.cue"))
+	shared, _ := filepath.Glob(filepath.Join(root, manifest.InstancesDir, "*.cue"))
 	for _, f := range shared {
-		if err := copyFile(f, filepath.Join(dst, repo.InstancesDir, filepath.Base(f))); err != nil {
+		if err := copyFile(f, filepath.Join(dst, manifest.InstancesDir, filepath.Base(f))); err != nil {
 			return err
 		}
 	}
@@ -42,7 +42,7 @@ func Repo(root, dst string, n int) error {
 // WriteInstance writes synthetic instance i into the repository at dst; extra is appended
 // to its file (a change for incremental benchmarks).
 func WriteInstance(dst string, i int, extra string) error {
-	p := filepath.Join(dst, repo.InstancesDir, Name(i), "instance.cue")
+	p := filepath.Join(dst, manifest.InstancesDir, Name(i), "instance.cue")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // shared is the control plane of this package's dry-run tests.
@@ -49,12 +49,12 @@ func dryRunGenerated(t *testing.T, c *Cluster, generatedDir string) []Rejection 
 // TestGenerated dry-runs every object of every instance in the repository's generated/
 // with strict field validation against a real kube-apiserver.
 func TestGenerated(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := shared.Get(t)
-	for _, r := range dryRunGenerated(t, c, filepath.Join(root, repo.GeneratedDir)) {
+	for _, r := range dryRunGenerated(t, c, filepath.Join(root, manifest.GeneratedDir)) {
 		t.Errorf("rejected: %s", relTo(root, r))
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // The names the model gives its RBAC identities.
@@ -38,11 +38,11 @@ const (
 // TestRBAC applies instance pdac for real and checks that its roles grant what the model
 // means them to grant.
 func TestRBAC(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRBAC(t, filepath.Join(root, repo.GeneratedDir, "pdac"))
+	checkRBAC(t, filepath.Join(root, manifest.GeneratedDir, "pdac"))
 }
 
 // TestRBACFixture runs the same checks on a small hand-written instance.

@@ -10,13 +10,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Root finds the real repository root from the test's working directory.
 func Root(t testing.TB) string {
 	t.Helper()
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,26 +30,26 @@ func Copy(t testing.TB, instances ...string) string {
 	src := Root(t)
 	dst := t.TempDir()
 	copyTree(t, filepath.Join(src, "cue.mod"), filepath.Join(dst, "cue.mod"))
-	copyTree(t, filepath.Join(src, repo.SchemaDir), filepath.Join(dst, repo.SchemaDir))
+	copyTree(t, filepath.Join(src, manifest.SchemaDir), filepath.Join(dst, manifest.SchemaDir))
 	if len(instances) == 0 {
-		copyTree(t, filepath.Join(src, repo.InstancesDir), filepath.Join(dst, repo.InstancesDir))
-		copyTree(t, filepath.Join(src, repo.GeneratedDir), filepath.Join(dst, repo.GeneratedDir))
+		copyTree(t, filepath.Join(src, manifest.InstancesDir), filepath.Join(dst, manifest.InstancesDir))
+		copyTree(t, filepath.Join(src, manifest.GeneratedDir), filepath.Join(dst, manifest.GeneratedDir))
 		return dst
 	}
 	// Files directly in instances/ are shared by every instance package.
-	entries, err := os.ReadDir(filepath.Join(src, repo.InstancesDir))
+	entries, err := os.ReadDir(filepath.Join(src, manifest.InstancesDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
 		if !e.IsDir() {
-			copyFile(t, filepath.Join(src, repo.InstancesDir, e.Name()), filepath.Join(dst, repo.InstancesDir, e.Name()))
+			copyFile(t, filepath.Join(src, manifest.InstancesDir, e.Name()), filepath.Join(dst, manifest.InstancesDir, e.Name()))
 		}
 	}
 	for _, name := range instances {
-		copyTree(t, filepath.Join(src, repo.InstancesDir, name), filepath.Join(dst, repo.InstancesDir, name))
-		if _, err := os.Stat(filepath.Join(src, repo.GeneratedDir, name)); err == nil {
-			copyTree(t, filepath.Join(src, repo.GeneratedDir, name), filepath.Join(dst, repo.GeneratedDir, name))
+		copyTree(t, filepath.Join(src, manifest.InstancesDir, name), filepath.Join(dst, manifest.InstancesDir, name))
+		if _, err := os.Stat(filepath.Join(src, manifest.GeneratedDir, name)); err == nil {
+			copyTree(t, filepath.Join(src, manifest.GeneratedDir, name), filepath.Join(dst, manifest.GeneratedDir, name))
 		}
 	}
 	return dst
