@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
@@ -125,15 +124,11 @@ func compareInstance(dir string, r *render.Result) ([]Stale, error) {
 
 // objectID is the Kind/namespace/name of the one object a file holds, or "".
 func objectID(b []byte) string {
-	var m map[string]any
-	if err := yaml.Unmarshal(b, &m); err != nil || m == nil {
+	objs, err := manifest.Decode("", b)
+	if err != nil || len(objs) != 1 {
 		return ""
 	}
-	u := &unstructured.Unstructured{Object: m}
-	if u.GetKind() == "" || u.GetName() == "" {
-		return ""
-	}
-	return render.ObjectID(u)
+	return objs[0].ID()
 }
 
 // Diff shows how got (committed) differs from want (rendered), "(-generated +rendered)":

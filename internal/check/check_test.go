@@ -82,10 +82,10 @@ func TestCompare(t *testing.T) {
 		{
 			name: "stale kustomization",
 			mutate: func(t *testing.T, gen string) {
-				edit(t, filepath.Join(gen, "pdac", render.KustomizationFile), "- "+firefly+"\n", "")
+				edit(t, filepath.Join(gen, "pdac", manifest.KustomizationFile), "- "+firefly+"\n", "")
 			},
 			diffHas: firefly,
-			want:    []row{{"pdac", render.KustomizationFile, "", Changed, true}},
+			want:    []row{{"pdac", manifest.KustomizationFile, "", Changed, true}},
 		},
 		{
 			name: "instance folder nobody renders",

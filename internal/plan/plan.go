@@ -109,7 +109,7 @@ func objects(r *render.Result) map[string]*unstructured.Unstructured {
 		return m
 	}
 	for _, u := range r.Objects {
-		m[render.ObjectID(u)] = u
+		m[manifest.ObjectID(u)] = u
 	}
 	return m
 }

@@ -165,20 +165,20 @@ func cacheLoad(dir, key string) (*Result, bool) {
 		return nil, false
 	}
 	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil || e.Files[KustomizationFile] == "" {
+	if err := json.Unmarshal(data, &e); err != nil || e.Files[manifest.KustomizationFile] == "" {
 		return nil, false
 	}
 	r := &Result{Instance: e.Instance, Files: map[string][]byte{}, Model: e.Model, Sources: e.Sources}
 	paths := make([]string, 0, len(e.Files))
 	for p, b := range e.Files {
 		r.Files[p] = []byte(b)
-		if p != KustomizationFile {
+		if p != manifest.KustomizationFile {
 			paths = append(paths, p)
 		}
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		u, err := parseObject(r.Files[p])
+		u, err := parseObject(p, r.Files[p])
 		if err != nil {
 			return nil, false
 		}

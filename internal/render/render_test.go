@@ -146,12 +146,12 @@ func TestTransforms(t *testing.T) {
 	r := rs[0]
 	var hubConfig string
 	for _, u := range r.Objects {
-		id := render.ObjectID(u)
-		if got := u.GetLabels()[render.LabelInstance]; got != "pdac" {
-			t.Errorf("%s: label %s = %q, want pdac", id, render.LabelInstance, got)
+		id := manifest.ObjectID(u)
+		if got := u.GetLabels()[manifest.LabelInstance]; got != "pdac" {
+			t.Errorf("%s: label %s = %q, want pdac", id, manifest.LabelInstance, got)
 		}
-		if got := u.GetLabels()[render.LabelManagedBy]; got != render.ManagedByValue {
-			t.Errorf("%s: label %s = %q, want %s", id, render.LabelManagedBy, got, render.ManagedByValue)
+		if got := u.GetLabels()[manifest.LabelManagedBy]; got != manifest.ManagedBy {
+			t.Errorf("%s: label %s = %q, want %s", id, manifest.LabelManagedBy, got, manifest.ManagedBy)
 		}
 		if u.GetKind() == "ConfigMap" && strings.HasPrefix(u.GetName(), "hub-config-") {
 			hubConfig = u.GetName()

@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // FirstRetry is the wait before the first retry of a failed cycle in Run; each further
@@ -69,7 +69,7 @@ func (s *Syncer) liveObjects(ctx context.Context, objs []*unstructured.Unstructu
 	for gvk := range gvks {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := s.client.List(ctx, list, client.MatchingLabels{render.LabelInstance: s.opts.Instance}); err != nil {
+		if err := s.client.List(ctx, list, client.MatchingLabels{manifest.LabelInstance: s.opts.Instance}); err != nil {
 			continue
 		}
 		for i := range list.Items {
@@ -86,7 +86,7 @@ func (s *Syncer) liveObjects(ctx context.Context, objs []*unstructured.Unstructu
 func withFields(changes []Change, objs []*unstructured.Unstructured, before map[string]*unstructured.Unstructured) {
 	desired := map[string]*unstructured.Unstructured{}
 	for _, o := range objs {
-		desired[objectID(o)] = o
+		desired[manifest.ObjectID(o)] = o
 	}
 	for i, c := range changes {
 		if c.Action != string(ssa.ConfiguredAction) {

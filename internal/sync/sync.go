@@ -33,8 +33,8 @@ type Options struct {
 	ForcePrune bool
 	// PruneProtectedKinds allows pruning Namespaces, PersistentVolumes and
 	// PersistentVolumeClaims, which are otherwise left in place when they leave git unless
-	// annotated AnnotationPrune=PruneAllowed (by the instance's model). It is the
-	// operator's override of the model.
+	// annotated manifest.AnnotationPrune=manifest.PruneAllowed (by the instance's model).
+	// It is the operator's override of the model.
 	PruneProtectedKinds bool
 	// WaitTimeout bounds the wait for Namespaces, CRDs, cluster roles and classes to be
 	// ready before the objects that need them are applied.

@@ -13,7 +13,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Object is one manifest read from a generated folder, with the file it came from.
@@ -24,7 +24,7 @@ type Object struct {
 }
 
 // ID returns Kind/namespace/name, or Kind/name for a cluster-scoped object.
-func (o Object) ID() string { return render.ObjectID(o.Unstructured) }
+func (o Object) ID() string { return manifest.ObjectID(o.Unstructured) }
 
 // Instances returns the instance folders under generatedDir (each holding a
 // kustomization.yaml), sorted. Finding none is an error, so that nothing passes vacuously.

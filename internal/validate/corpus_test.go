@@ -17,6 +17,7 @@ import (
 	"golang.org/x/tools/txtar"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
@@ -173,7 +174,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 			t.Fatalf("objects.yaml: %v", err)
 		}
 		for _, u := range objs {
-			if i := findObject(base, render.ObjectID(u)); i >= 0 {
+			if i := findObject(base, manifest.ObjectID(u)); i >= 0 {
 				base.Objects[i] = u
 			} else {
 				base.Objects = append(base.Objects, u)
@@ -201,7 +202,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 // path.Match (ConfigMap/registry/nexus-repositories-* for a hashed ConfigMap).
 func findObject(in *Instance, id string) int {
 	for i, u := range in.Objects {
-		if ok, _ := path.Match(id, render.ObjectID(u)); ok {
+		if ok, _ := path.Match(id, manifest.ObjectID(u)); ok {
 			return i
 		}
 	}
