@@ -15,7 +15,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/lsst-dm/lsstgen/internal/testcluster"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // GeneratedDir is the folder, relative to the repository root, that holds one folder of
@@ -165,15 +165,11 @@ func readAt(ctx context.Context, dir, commit, instance string) ([]*unstructured.
 	if err := untar(bytes.NewReader(archive), tmp); err != nil {
 		return nil, fmt.Errorf("extracting %s: %w", prefix, err)
 	}
-	read, err := testcluster.ReadInstance(filepath.Join(tmp, filepath.FromSlash(prefix)))
+	read, err := manifest.ReadInstance(os.DirFS(tmp), prefix)
 	if err != nil {
-		return nil, errors.New(strings.ReplaceAll(err.Error(), tmp+string(filepath.Separator), ""))
+		return nil, err
 	}
-	objs := make([]*unstructured.Unstructured, len(read))
-	for i, o := range read {
-		objs[i] = o.Unstructured
-	}
-	return objs, nil
+	return manifest.Unstructured(read), nil
 }
 
 // untar writes the regular files and folders of a tar stream under dir.

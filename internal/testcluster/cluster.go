@@ -131,21 +131,6 @@ func (c *Cluster) Admin() *rest.Config {
 	return rest.CopyConfig(c.admin)
 }
 
-// As returns a config that acts as user, a member of groups, by impersonation through the
-// admin. The apiserver adds system:authenticated, as it does for every real user.
-func (c *Cluster) As(user string, groups ...string) *rest.Config {
-	cfg := c.Admin()
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
-	return cfg
-}
-
-// AsServiceAccount returns a config that acts as the service account namespace/name, with
-// the groups the apiserver gives service accounts.
-func (c *Cluster) AsServiceAccount(namespace, name string) *rest.Config {
-	return c.As("system:serviceaccount:"+namespace+":"+name,
-		"system:serviceaccounts", "system:serviceaccounts:"+namespace)
-}
-
 // KubeConfig returns a kubeconfig file's content for the admin, certificates embedded.
 func (c *Cluster) KubeConfig() []byte {
 	return c.env.KubeConfig
@@ -154,11 +139,6 @@ func (c *Cluster) KubeConfig() []byte {
 // Host returns the apiserver's URL.
 func (c *Cluster) Host() string {
 	return c.admin.Host
-}
-
-// Dir returns a temporary folder that lives as long as the cluster.
-func (c *Cluster) Dir() string {
-	return c.tmp
 }
 
 // Stop stops the apiserver and etcd and removes their files. It is safe to call more

@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,17 +23,19 @@ func TestMain(m *testing.M) {
 	os.Exit(shared.Main(m))
 }
 
-// dryRunGenerated dry-runs every instance under generatedDir and returns the rejections.
-// It fails t when generatedDir holds no instance or an instance cannot be read.
-func dryRunGenerated(t *testing.T, c *Cluster, generatedDir string) []Rejection {
+// dryRunGenerated dry-runs every instance under generated/ of root and returns the
+// rejections, their files named relative to root. It fails t when generated/ holds no
+// instance or an instance cannot be read.
+func dryRunGenerated(t *testing.T, c *Cluster, root fs.FS) []Rejection {
 	t.Helper()
-	dirs, err := Instances(generatedDir)
+	names, err := manifest.Instances(root, manifest.GeneratedDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var all []Rejection
-	for _, dir := range dirs {
-		objs, err := ReadInstance(dir)
+	for _, name := range names {
+		dir := manifest.InstanceDir(name)
+		objs, err := manifest.ReadInstance(root, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,8 +57,8 @@ func TestGenerated(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := shared.Get(t)
-	for _, r := range dryRunGenerated(t, c, filepath.Join(root, manifest.GeneratedDir)) {
-		t.Errorf("rejected: %s", relTo(root, r))
+	for _, r := range dryRunGenerated(t, c, os.DirFS(root)) {
+		t.Errorf("rejected: %s", r)
 	}
 }
 
@@ -63,7 +66,7 @@ func TestGenerated(t *testing.T) {
 // out of order and whose custom resources need their definition first.
 func TestGeneratedFixture(t *testing.T) {
 	c := shared.Get(t)
-	for _, r := range dryRunGenerated(t, c, filepath.Join("testdata", "good", "generated")) {
+	for _, r := range dryRunGenerated(t, c, os.DirFS(filepath.Join("testdata", "good"))) {
 		t.Errorf("rejected: %s", r)
 	}
 }
@@ -72,8 +75,7 @@ func TestGeneratedFixture(t *testing.T) {
 // and the apiserver's words.
 func TestGeneratedFixtureRejects(t *testing.T) {
 	c := shared.Get(t)
-	dir := filepath.Join("testdata", "bad", "generated")
-	got := dryRunGenerated(t, c, dir)
+	got := dryRunGenerated(t, c, os.DirFS(filepath.Join("testdata", "bad")))
 	want := []struct{ file, id, says string }{
 		{"storageclass-placed.yaml", "StorageClass/gamma/placed", `cluster-scoped object with metadata.namespace "gamma"`},
 		{"configmap-nowhere-lost.yaml", "ConfigMap/nowhere/lost", `namespaces "nowhere" not found`},
@@ -94,7 +96,7 @@ func TestGeneratedFixtureRejects(t *testing.T) {
 	}
 	for i, w := range want {
 		r := got[i]
-		if r.File != filepath.Join(dir, "broken", w.file) {
+		if r.File != "generated/broken/"+w.file {
 			t.Errorf("%s: file %q, want %s", r.ID, r.File, w.file)
 		}
 		if !strings.Contains(r.Message, w.says) {
@@ -104,11 +106,4 @@ func TestGeneratedFixtureRejects(t *testing.T) {
 			t.Errorf("report %q does not start with file and object", s)
 		}
 	}
-}
-
-func relTo(root string, r Rejection) Rejection {
-	if rel, err := filepath.Rel(root, r.File); err == nil {
-		r.File = rel
-	}
-	return r
 }

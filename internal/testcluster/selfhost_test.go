@@ -1,7 +1,7 @@
 package testcluster
 
 import (
-	"path/filepath"
+	"os"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,11 +20,11 @@ func TestSelfHosting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := ReadInstance(filepath.Join(root, manifest.GeneratedDir, "pdac"))
+	objs, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir("pdac"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var applied []Object
+	var applied []manifest.Object
 	found := false
 	for _, o := range objs {
 		if Stage(o.GetKind()) < 3 {
