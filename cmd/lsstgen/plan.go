@@ -28,7 +28,7 @@ with the fields each change touches. Secret values are never shown.`,
 			if err != nil {
 				return err
 			}
-			p, err := plan.Compute(root, o.base, o.render)
+			p, err := plan.Compute(cmd.Context(), root, o.base, o.render)
 			if err != nil {
 				return err
 			}
