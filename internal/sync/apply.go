@@ -23,7 +23,8 @@ type Change struct {
 	// Reason says why an object was skipped, or why a prune was not done.
 	Reason string
 	// Fields lists, for a configured object, the fields that differed in the cluster from
-	// git, as ".path: live -> git" (a Secret's values masked).
+	// git, as manifest.FieldDiff writes them ("spec.replicas: 3 → 1", cluster → git; a
+	// Secret's values masked).
 	Fields []string
 	// Drift is set on a configured object when the commit is the one the inventory already
 	// holds: the object was changed in the cluster, by hand or by another writer.
