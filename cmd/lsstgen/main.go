@@ -64,7 +64,6 @@ func commands(g *globalOptions, stdout, stderr io.Writer) []*cobra.Command {
 		newCheckCmd(g, stdout),
 		newValidateCmd(g, stdout),
 		newPlanCmd(g, stdout),
-		newDevClusterCmd(g, stdout),
 		newSyncCmd(g, stdout),
 		newDiffCmd(g, stdout),
 	}

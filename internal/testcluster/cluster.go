@@ -163,7 +163,7 @@ func (c *Cluster) outputTail() string {
 
 // guardedBinary returns a path that runs bin so that the kernel kills it when the process
 // that started it dies, however it dies (a panicking test binary, a test timeout, kill -9
-// of dev-cluster). On Linux with setpriv(1) that is a small script in dir; elsewhere bin.
+// of lsstgen-dev cluster). On Linux with setpriv(1) that is a small script in dir; elsewhere bin.
 func guardedBinary(dir, bin string) (string, error) {
 	setpriv, err := exec.LookPath("setpriv")
 	if runtime.GOOS != "linux" || err != nil {
