@@ -42,7 +42,7 @@ type syncFlags struct {
 	metricsAddr  string
 }
 
-func newSyncCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+func newSyncCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	f := &syncFlags{}
 	cmd := &cobra.Command{
 		Use:   "sync --instance NAME [--repo PATH|URL] [--revision REF] [--once] [--interval D] [--dry-run]",
@@ -124,7 +124,7 @@ func (f *syncFlags) addSourceFlags(cmd *cobra.Command) {
 }
 
 // syncer builds the Syncer and Source the flags describe; logs go to logOut.
-func (f *syncFlags) syncer(g *globalOptions, logOut io.Writer) (*sync.Syncer, *sync.Source, error) {
+func (f *syncFlags) syncer(g *globalFlags, logOut io.Writer) (*sync.Syncer, *sync.Source, error) {
 	repoPath := f.repo
 	if repoPath == "" {
 		root, err := g.root()

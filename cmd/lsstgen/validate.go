@@ -13,13 +13,13 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/validate"
 )
 
-// validateOptions are validate's flags.
-type validateOptions struct {
+// validateFlags are validate's flags.
+type validateFlags struct {
 	format string
 }
 
-func newValidateCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
-	o := &validateOptions{format: "text"}
+func newValidateCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	f := &validateFlags{format: "text"}
 	cmd := &cobra.Command{
 		Use:   "validate [INSTANCE...]",
 		Short: "Run every rule on the rendered instances (all by default)",
@@ -32,7 +32,7 @@ rules see them all; findings are printed for the named instances only.
 annotations on the CUE line that caused each finding. It exits with status 1 when there is
 an error finding.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			print, err := findingPrinter(o.format)
+			print, err := findingPrinter(f.format)
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ an error finding.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.format, "format", o.format, "output `FORMAT`: text, json or github")
+	cmd.Flags().StringVar(&f.format, "format", f.format, "output `FORMAT`: text, json or github")
 	return cmd
 }
 
