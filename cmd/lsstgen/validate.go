@@ -61,7 +61,7 @@ an error finding.`,
 			if err := print(stdout, findings); err != nil {
 				return err
 			}
-			if n := countErrors(findings); n > 0 {
+			if n := validate.ErrorCount(findings); n > 0 {
 				return fmt.Errorf("validate: %d error findings", n)
 			}
 			return nil
@@ -88,16 +88,6 @@ func filterInstances(fs []validate.Finding, names []string) []validate.Finding {
 	return out
 }
 
-func countErrors(fs []validate.Finding) int {
-	n := 0
-	for _, f := range fs {
-		if f.Severity == validate.Error {
-			n++
-		}
-	}
-	return n
-}
-
 type printer func(w io.Writer, fs []validate.Finding) error
 
 func findingPrinter(format string) (printer, error) {
@@ -118,7 +108,7 @@ func printText(w io.Writer, fs []validate.Finding) error {
 			return err
 		}
 	}
-	errs := countErrors(fs)
+	errs := validate.ErrorCount(fs)
 	_, err := fmt.Fprintf(w, "%d errors, %d warnings\n", errs, len(fs)-errs)
 	return err
 }

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -29,7 +30,8 @@ import (
 //	-- replace --    lines "FILE: OLD => NEW", each replacing text in a copied CUE file
 //	-- patch --      lines "Kind/ns/name OP /json/pointer [JSON]" (OP add, replace, remove)
 //	                 or "Kind/ns/name delete", applied to the rendered objects
-//	-- objects.yaml --  objects added to (or replacing) the rendered ones
+//	-- objects.yaml --  objects added to (or replacing) the rendered ones, read as a
+//	                 manifest file named objects.yaml
 //	-- model.json --    a JSON merge patch of the instance's model
 //	-- want --       lines "RULE FILE:LINE", "RULE FILE:/text/" (the first line holding
 //	                 text) or "RULE -" (no position): the exact set of findings
@@ -169,11 +171,15 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 		}
 	}
 	if len(c.objects) > 0 {
-		objs, err := ReadManifests(c.objects)
-		if err != nil {
+		objs, err := manifest.Decode("objects.yaml", c.objects)
+		var dup *manifest.DuplicateKeyError
+		switch {
+		case errors.As(err, &dup):
+			base.Duplicates = append(base.Duplicates, dup)
+		case err != nil:
 			t.Fatalf("objects.yaml: %v", err)
 		}
-		for _, u := range objs {
+		for _, u := range manifest.Unstructured(objs) {
 			if i := findObject(base, manifest.ObjectID(u)); i >= 0 {
 				base.Objects[i] = u
 			} else {
