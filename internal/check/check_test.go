@@ -105,7 +105,7 @@ func TestCompare(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			gen := filepath.Join(root, manifest.GeneratedDir)
-			copyTree(t, filepath.Join(src, manifest.GeneratedDir, "pdac"), filepath.Join(gen, "pdac"))
+			must(t, os.CopyFS(filepath.Join(gen, "pdac"), os.DirFS(filepath.Join(src, manifest.GeneratedDir, "pdac"))))
 			tc.mutate(t, gen)
 			got, err := Compare(root, results, true)
 			if err != nil {
@@ -179,22 +179,4 @@ func edit(t *testing.T, file, old, repl string) {
 		t.Fatalf("%s does not hold %q", file, old)
 	}
 	must(t, os.WriteFile(file, []byte(strings.Replace(string(b), old, repl, 1)), 0o644))
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	must(t, filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	}))
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
 // corpusDir holds the bad inputs, one txtar file a case:
@@ -120,7 +121,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 	root := repoRoot(t)
 	var ins []Instance
 	if len(c.cueFiles) > 0 || len(c.replace) > 0 {
-		root = copyRepo(t, root, c.instances)
+		root = testrepo.Copy(t, c.instances...)
 		for name, data := range c.cueFiles {
 			if err := os.WriteFile(filepath.Join(root, name), data, 0o644); err != nil {
 				t.Fatal(err)
@@ -347,59 +348,5 @@ func TestCorpusCoversEveryRule(t *testing.T) {
 		if covered[r.ID] == 0 {
 			t.Errorf("no case in %s produces %s", corpusDir, r.ID)
 		}
-	}
-}
-
-// copyRepo copies cue.mod/, schema/, the files of instances/ and the named instances'
-// folders into a temporary root.
-func copyRepo(t testing.TB, src string, instances []string) string {
-	t.Helper()
-	dst := t.TempDir()
-	copyDir(t, filepath.Join(src, "cue.mod"), filepath.Join(dst, "cue.mod"))
-	copyDir(t, filepath.Join(src, "schema"), filepath.Join(dst, "schema"))
-	entries, err := os.ReadDir(filepath.Join(src, "instances"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			copyFile(t, filepath.Join(src, "instances", e.Name()), filepath.Join(dst, "instances", e.Name()))
-		}
-	}
-	for _, n := range instances {
-		copyDir(t, filepath.Join(src, "instances", n), filepath.Join(dst, "instances", n))
-	}
-	return dst
-}
-
-func copyDir(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		copyFile(t, p, filepath.Join(dst, rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func copyFile(t testing.TB, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
 var (
@@ -88,7 +89,7 @@ func FuzzInstance(f *testing.F) {
 	f.Add([]byte("package instance\n\ninstance: aspects: notebook: maxUsers: 4000\n"))
 	f.Add([]byte("package instance\n\ninstance: nodes: \"lsst-kub099\": role: \"general\"\n"))
 	f.Add([]byte("package instance\n\ninstance: {\n"))
-	root := copyRepo(f, repoRoot(f), []string{"pdac"})
+	root := testrepo.Copy(f, "pdac")
 	file := filepath.Join(root, "instances", "pdac", "zz_fuzz.cue")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := os.WriteFile(file, data, 0o644); err != nil {
