@@ -2,11 +2,9 @@ package manifest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
 
 	"sigs.k8s.io/yaml"
 )
@@ -59,32 +57,4 @@ func ReadInstance(fsys fs.FS, dir string) ([]Object, error) {
 		objs = append(objs, fileObjs...)
 	}
 	return objs, nil
-}
-
-// Instances returns the names of the instance folders directly under dir of fsys (each
-// holding a kustomization.yaml), sorted. Finding none is an error, so that nothing that
-// reads them passes vacuously.
-func Instances(fsys fs.FS, dir string) ([]string, error) {
-	entries, err := fs.ReadDir(fsys, dir)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", dir, err)
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		_, err := fs.Stat(fsys, path.Join(dir, e.Name(), KustomizationFile))
-		switch {
-		case err == nil:
-			names = append(names, e.Name())
-		case !errors.Is(err, fs.ErrNotExist):
-			return nil, err
-		}
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s holds no instance (no <instance>/%s); run lsstgen render", dir, KustomizationFile)
-	}
-	slices.Sort(names)
-	return names, nil
 }

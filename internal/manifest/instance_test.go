@@ -100,28 +100,3 @@ func TestReadInstanceErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestInstances(t *testing.T) {
-	fsys := mapFS(map[string]string{
-		"generated/b/kustomization.yaml": "resources: []\n",
-		"generated/a/kustomization.yaml": "resources: []\n",
-		"generated/half/x.yaml":          "x: 1\n",
-		"generated/stray.yaml":           "x: 1\n",
-	})
-	got, err := Instances(fsys, GeneratedDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"a", "b"}, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	for name, fsys := range map[string]fs.FS{
-		"empty":          fstest.MapFS{"generated": &fstest.MapFile{Mode: fs.ModeDir}},
-		"no kustomizing": mapFS(map[string]string{"generated/pdac/a.yaml": "x: 1"}),
-		"missing":        fstest.MapFS{},
-	} {
-		if got, err := Instances(fsys, GeneratedDir); err == nil {
-			t.Errorf("%s: Instances = %v, want an error", name, got)
-		}
-	}
-}

@@ -32,12 +32,13 @@ func largestInstance(b *testing.B) (string, string, *Source) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	names, err := manifest.Instances(fsys, manifest.GeneratedDir)
+	entries, err := fs.ReadDir(fsys, manifest.GeneratedDir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	best, most := "", 0
-	for _, name := range names {
+	for _, e := range entries {
+		name := e.Name()
 		objs, err := manifest.ReadInstance(fsys, manifest.InstanceDir(name))
 		if err != nil {
 			b.Fatal(err)
