@@ -72,7 +72,7 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 	if err != nil {
 		return nil, err
 	}
-	if err := fs.WriteFile(path.Join(kustomizationDir, "kustomization.yaml"), kdata); err != nil {
+	if err := fs.WriteFile(path.Join(kustomizationDir, manifest.KustomizationFile), kdata); err != nil {
 		return nil, err
 	}
 
