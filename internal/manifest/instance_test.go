@@ -100,3 +100,19 @@ func TestReadInstanceErrors(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReadInstance reads the committed generated/pdac, as sync does each cycle:
+//
+//	go test -run '^$' -bench ReadInstance -benchmem ./internal/manifest
+func BenchmarkReadInstance(b *testing.B) {
+	root, err := FindRoot(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsys := os.DirFS(root)
+	for b.Loop() {
+		if _, err := ReadInstance(fsys, InstanceDir("pdac")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
