@@ -38,6 +38,8 @@ fi
 
 step "go test"
 go test -count=1 -timeout 30m ./...
+# The test hooks compiled only into test builds (internal/sync/testhooks_env.go).
+go test -count=1 -tags lsstgen_testhooks -run '^TestPauseAt$' ./internal/sync
 
 step "fuzzing, a short fixed time per target"
 for target in FuzzManifest FuzzInstance; do

@@ -10,7 +10,7 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
-func newCheckCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+func newCheckCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check",
 		Short: "Render every instance in memory and compare with the committed generated/",

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newDiffCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+func newDiffCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	f := &syncFlags{}
 	cmd := &cobra.Command{
 		Use:   "diff --instance NAME [--repo PATH|URL] [--revision REF]",

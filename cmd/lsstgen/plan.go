@@ -9,13 +9,14 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
-type planOptions struct {
+// planFlags are plan's flags.
+type planFlags struct {
 	base   string
 	render render.Options
 }
 
-func newPlanCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
-	o := planOptions{render: render.DefaultOptions()}
+func newPlanCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	f := &planFlags{render: render.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "plan --base REV",
 		Short: "Show, per instance, what the working tree changes against REV, as Markdown",
@@ -28,15 +29,15 @@ with the fields each change touches. Secret values are never shown.`,
 			if err != nil {
 				return err
 			}
-			p, err := plan.Compute(root, o.base, o.render)
+			p, err := plan.Compute(cmd.Context(), root, f.base, f.render)
 			if err != nil {
 				return err
 			}
 			return p.Markdown(stdout)
 		},
 	}
-	cmd.Flags().StringVar(&o.base, "base", "", "the git revision to compare with (a branch, tag or commit)")
-	cmd.Flags().IntVarP(&o.render.Concurrency, "jobs", "j", o.render.Concurrency, "instances evaluated at once")
+	cmd.Flags().StringVar(&f.base, "base", "", "the git revision to compare with (a branch, tag or commit)")
+	cmd.Flags().IntVarP(&f.render.Concurrency, "jobs", "j", f.render.Concurrency, "instances evaluated at once")
 	_ = cmd.MarkFlagRequired("base")
 	return cmd
 }

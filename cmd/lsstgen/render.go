@@ -10,9 +10,14 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
-func newRenderCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
-	opts := render.DefaultOptions()
-	noCache := false
+// renderFlags are render's flags.
+type renderFlags struct {
+	noCache bool
+	render  render.Options
+}
+
+func newRenderCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	f := &renderFlags{render: render.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "render [INSTANCE...]",
 		Short: "Compile the CUE instances into generated/<instance>/ (all instances by default)",
@@ -28,8 +33,8 @@ is taken from .cache/render/ instead of being evaluated again; --no-cache evalua
 			if err != nil {
 				return err
 			}
-			o := opts
-			if noCache {
+			o := f.render
+			if f.noCache {
 				o.CacheDir = ""
 			} else {
 				o.CacheDir = filepath.Join(root, render.CacheDir)
@@ -44,7 +49,7 @@ is taken from .cache/render/ instead of being evaluated again; --no-cache evalua
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&noCache, "no-cache", false, "evaluate every instance, ignoring "+render.CacheDir)
-	cmd.Flags().IntVarP(&opts.Concurrency, "jobs", "j", opts.Concurrency, "instances evaluated at once (default: one per CPU)")
+	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "evaluate every instance, ignoring "+render.CacheDir)
+	cmd.Flags().IntVarP(&f.render.Concurrency, "jobs", "j", f.render.Concurrency, "instances evaluated at once (default: one per CPU)")
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/sync"
 )
 
@@ -41,7 +42,7 @@ type syncFlags struct {
 	metricsAddr  string
 }
 
-func newSyncCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+func newSyncCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	f := &syncFlags{}
 	cmd := &cobra.Command{
 		Use:   "sync --instance NAME [--repo PATH|URL] [--revision REF] [--once] [--interval D] [--dry-run]",
@@ -51,8 +52,8 @@ commit (never the working tree) and server-side applies it as field manager ` + 
 Namespaces, CRDs and cluster roles first, then classes, then the rest; objects that do not
 differ from the cluster are not written. What it applied is recorded in the ConfigMap
 ` + sync.InventoryName("<instance>") + ` in --namespace, with the commit. Objects that left git are
-pruned after a successful apply, unless annotated ` + sync.AnnotationPrune + `=` + sync.PruneDisabled + `, a Namespace,
-PersistentVolume or PersistentVolumeClaim not annotated ` + sync.AnnotationPrune + `=` + sync.PruneAllowed + ` by the instance's
+pruned after a successful apply, unless annotated ` + manifest.AnnotationPrune + `=` + manifest.PruneDisabled + `, a Namespace,
+PersistentVolume or PersistentVolumeClaim not annotated ` + manifest.AnnotationPrune + `=` + manifest.PruneAllowed + ` by the instance's
 model (see --prune-protected-kinds), or more than --max-prune-share of the inventory (see
 --force-prune).
 
@@ -123,7 +124,7 @@ func (f *syncFlags) addSourceFlags(cmd *cobra.Command) {
 }
 
 // syncer builds the Syncer and Source the flags describe; logs go to logOut.
-func (f *syncFlags) syncer(g *globalOptions, logOut io.Writer) (*sync.Syncer, *sync.Source, error) {
+func (f *syncFlags) syncer(g *globalFlags, logOut io.Writer) (*sync.Syncer, *sync.Source, error) {
 	repoPath := f.repo
 	if repoPath == "" {
 		root, err := g.root()

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/sync"
 )
 
 // TestModelAllowsPruneOfProtectedKinds renders pdac with instance.sync.prune allowing
@@ -38,14 +38,14 @@ func TestModelAllowsPruneOfProtectedKinds(t *testing.T) {
 	allowed := map[string]bool{"Namespace": true, "PersistentVolumeClaim": true}
 	n := map[string]int{}
 	for _, o := range res.Objects {
-		got := o.GetAnnotations()[sync.AnnotationPrune]
+		got := o.GetAnnotations()[manifest.AnnotationPrune]
 		if allowed[o.GetKind()] {
 			n[o.GetKind()]++
-			if got != sync.PruneAllowed {
-				t.Errorf("%s: annotation %s=%q, want %q", render.ObjectID(o), sync.AnnotationPrune, got, sync.PruneAllowed)
+			if got != manifest.PruneAllowed {
+				t.Errorf("%s: annotation %s=%q, want %q", manifest.ObjectID(o), manifest.AnnotationPrune, got, manifest.PruneAllowed)
 			}
 		} else if got != "" {
-			t.Errorf("%s: annotated %s=%q, which the model does not allow", render.ObjectID(o), sync.AnnotationPrune, got)
+			t.Errorf("%s: annotated %s=%q, which the model does not allow", manifest.ObjectID(o), manifest.AnnotationPrune, got)
 		}
 	}
 	if n["Namespace"] == 0 || n["PersistentVolumeClaim"] == 0 {
@@ -59,8 +59,8 @@ func TestModelAllowsPruneOfProtectedKinds(t *testing.T) {
 	kinds := map[string]bool{}
 	for _, o := range committed.Objects {
 		kinds[o.GetKind()] = true
-		if v, ok := o.GetAnnotations()[sync.AnnotationPrune]; ok {
-			t.Errorf("%s in the committed pdac: annotated %s=%q, but pdac allows no prune", render.ObjectID(o), sync.AnnotationPrune, v)
+		if v, ok := o.GetAnnotations()[manifest.AnnotationPrune]; ok {
+			t.Errorf("%s in the committed pdac: annotated %s=%q, but pdac allows no prune", manifest.ObjectID(o), manifest.AnnotationPrune, v)
 		}
 	}
 	if !kinds["PersistentVolume"] {

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // CacheDir is where `lsstgen render` keeps rendered instances between runs, relative to
@@ -99,13 +99,13 @@ func sharedKey(root string) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", cacheFormat, gen)
-	for _, dir := range []string{"cue.mod", repo.SchemaDir} {
+	for _, dir := range []string{"cue.mod", manifest.SchemaDir} {
 		if err := hashTree(h, root, dir); err != nil {
 			return "", err
 		}
 	}
 	// .cue files directly in the root and in instances/ are unified into every instance.
-	for _, dir := range []string{".", repo.InstancesDir} {
+	for _, dir := range []string{".", manifest.InstancesDir} {
 		files, _ := filepath.Glob(filepath.Join(root, dir, "*.cue"))
 		sort.Strings(files)
 		for _, f := range files {
@@ -121,7 +121,7 @@ func sharedKey(root string) (string, error) {
 func instanceKey(root, shared, name string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", shared, name)
-	if err := hashTree(h, root, filepath.Join(repo.InstancesDir, name)); err != nil {
+	if err := hashTree(h, root, filepath.Join(manifest.InstancesDir, name)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -165,20 +165,20 @@ func cacheLoad(dir, key string) (*Result, bool) {
 		return nil, false
 	}
 	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil || e.Files[KustomizationFile] == "" {
+	if err := json.Unmarshal(data, &e); err != nil || e.Files[manifest.KustomizationFile] == "" {
 		return nil, false
 	}
 	r := &Result{Instance: e.Instance, Files: map[string][]byte{}, Model: e.Model, Sources: e.Sources}
 	paths := make([]string, 0, len(e.Files))
 	for p, b := range e.Files {
 		r.Files[p] = []byte(b)
-		if p != KustomizationFile {
+		if p != manifest.KustomizationFile {
 			paths = append(paths, p)
 		}
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		u, err := parseObject(r.Files[p])
+		u, err := parseObject(p, r.Files[p])
 		if err != nil {
 			return nil, false
 		}

@@ -15,7 +15,7 @@ import (
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // EvalError is a CUE evaluation error of one instance. Its message lists every CUE error
@@ -36,7 +36,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // Instances lists the instance names under instances/: every folder holding .cue files,
 // sorted.
 func Instances(root string) ([]string, error) {
-	dir := filepath.Join(root, repo.InstancesDir)
+	dir := filepath.Join(root, manifest.InstancesDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("listing instances: %w", err)
@@ -75,7 +75,7 @@ func evaluate(root, name string) (*evaluated, error) {
 	ctx := cuecontext.New()
 	cfg := &load.Config{Dir: root}
 	loadMu.Lock()
-	insts := load.Instances([]string{"./" + filepath.ToSlash(filepath.Join(repo.InstancesDir, name))}, cfg)
+	insts := load.Instances([]string{"./" + filepath.ToSlash(filepath.Join(manifest.InstancesDir, name))}, cfg)
 	loadMu.Unlock()
 	if len(insts) != 1 {
 		return nil, fmt.Errorf("instance %s: loading gave %d CUE instances, want 1", name, len(insts))

@@ -4,30 +4,32 @@ package synth
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Name is the folder name of synthetic instance i.
 func Name(i int) string { return fmt.Sprintf("syn-%03d", i) }
 
-// Repo writes, into dst, the CUE module of the repository at root (cue.mod/, schema/ and
-// the shared files of instances/) and n synthetic instances named syn-000, syn-001, …
+// Repo writes, into dst, the CUE module of the repository at root (manifest.InputDirs but
+// instances/, and the shared files of instances/) and n synthetic instances named syn-000, syn-001, …
 // Their sizes vary with i: one to six web services, one to three portal replicas, with or
 // without the portal, two to four qserv workers and 10 to 200 notebook users.
 func Repo(root, dst string, n int) error {
-	for _, dir := range []string{"cue.mod", repo.SchemaDir} {
-		if err := copyTree(filepath.Join(root, dir), filepath.Join(dst, dir)); err != nil {
+	for _, dir := range manifest.InputDirs() {
+		if dir == manifest.InstancesDir {
+			continue
+		}
+		if err := os.CopyFS(filepath.Join(dst, dir), os.DirFS(filepath.Join(root, dir))); err != nil {
 			return err
 		}
 	}
-	shared, _ := filepath.Glob(filepath.Join(root, repo.InstancesDir, "*.cue"))
+	shared, _ := filepath.Glob(filepath.Join(root, manifest.InstancesDir, "*.cue"))
 	for _, f := range shared {
-		if err := copyFile(f, filepath.Join(dst, repo.InstancesDir, filepath.Base(f))); err != nil {
+		if err := copyFile(f, filepath.Join(dst, manifest.InstancesDir, filepath.Base(f))); err != nil {
 			return err
 		}
 	}
@@ -42,7 +44,7 @@ func Repo(root, dst string, n int) error {
 // WriteInstance writes synthetic instance i into the repository at dst; extra is appended
 // to its file (a change for incremental benchmarks).
 func WriteInstance(dst string, i int, extra string) error {
-	p := filepath.Join(dst, repo.InstancesDir, Name(i), "instance.cue")
+	p := filepath.Join(dst, manifest.InstancesDir, Name(i), "instance.cue")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
@@ -95,19 +97,6 @@ func Instance(i int) string {
 	w("\tsync: repo: \"https://git.lsst.example/lsst-dm/lsstgen.git\"\n")
 	w("}\n")
 	return b.String()
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		return copyFile(p, filepath.Join(dst, rel))
-	})
 }
 
 func copyFile(src, dst string) error {

@@ -16,7 +16,7 @@ func BenchmarkValidateAll(b *testing.B) {
 	ins := realInstances(b)
 	b.ResetTimer()
 	for b.Loop() {
-		if fs := Validate(ins); HasErrors(fs) {
+		if fs := Validate(ins); ErrorCount(fs) > 0 {
 			b.Fatalf("real instances have findings: %v", fs[0])
 		}
 	}
@@ -31,7 +31,7 @@ func BenchmarkSynthetic(b *testing.B) {
 		b.Run(fmt.Sprintf("objects=%d", len(in.Objects)), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if fs := Validate([]Instance{in}); HasErrors(fs) {
+				if fs := Validate([]Instance{in}); ErrorCount(fs) > 0 {
 					b.Fatalf("synthetic instance has findings: %v", fs[0])
 				}
 			}

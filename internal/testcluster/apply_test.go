@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +23,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // ApplyOptions configure Apply.
@@ -100,9 +104,9 @@ func rank(kind string) int {
 }
 
 // Order returns objs sorted into apply order: by Stage, then by kind, then as given.
-func Order(objs []Object) []Object {
+func Order(objs []manifest.Object) []manifest.Object {
 	out := slices.Clone(objs)
-	slices.SortStableFunc(out, func(a, b Object) int {
+	slices.SortStableFunc(out, func(a, b manifest.Object) int {
 		if d := Stage(a.GetKind()) - Stage(b.GetKind()); d != 0 {
 			return d
 		}
@@ -114,7 +118,7 @@ func Order(objs []Object) []Object {
 // Apply server-side applies objs to the apiserver of cfg in apply order (see Order), with
 // strict field validation, and returns every object the apiserver refused, quoting it.
 // The error is for failures that are not an object's fault (no connection, discovery).
-func Apply(ctx context.Context, cfg *rest.Config, objs []Object, opts ApplyOptions) ([]Rejection, error) {
+func Apply(ctx context.Context, cfg *rest.Config, objs []manifest.Object, opts ApplyOptions) ([]Rejection, error) {
 	a, err := newApplier(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -162,7 +166,7 @@ func newApplier(cfg *rest.Config, opts ApplyOptions) (*applier, error) {
 }
 
 // apply applies one object and returns the reason it was rejected, or "".
-func (a *applier) apply(ctx context.Context, o Object, dryRun bool) string {
+func (a *applier) apply(ctx context.Context, o manifest.Object, dryRun bool) string {
 	gvk := o.GroupVersionKind()
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
@@ -214,7 +218,7 @@ func (a *applier) apply(ctx context.Context, o Object, dryRun bool) string {
 
 // afterDefinitions waits until the CustomResourceDefinitions among objs are established and
 // makes the mapper see them.
-func (a *applier) afterDefinitions(ctx context.Context, objs []Object) error {
+func (a *applier) afterDefinitions(ctx context.Context, objs []manifest.Object) error {
 	crds := a.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
 	for _, o := range objs {
 		if o.GetKind() != "CustomResourceDefinition" {
@@ -273,4 +277,34 @@ func (r *warningRecorder) take() []string {
 	w := r.w
 	r.w = nil
 	return w
+}
+
+func TestOrder(t *testing.T) {
+	var objs []manifest.Object
+	for _, k := range []string{"ValidatingWebhookConfiguration", "Deployment", "ClusterRoleBinding", "ConfigMap", "Namespace", "Widget", "StorageClass", "CustomResourceDefinition", "ServiceAccount"} {
+		o := manifest.Object{Unstructured: newObj(k)}
+		objs = append(objs, o)
+	}
+	var got []string
+	for _, o := range Order(objs) {
+		got = append(got, o.GetKind())
+	}
+	want := []string{"CustomResourceDefinition", "Namespace", "StorageClass", "ClusterRoleBinding", "ServiceAccount", "ConfigMap", "Deployment", "Widget", "ValidatingWebhookConfiguration"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+func newObj(kind string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetKind(kind)
+	u.SetName("x")
+	return u
+}
+
+func TestApplyNeedsFieldManager(t *testing.T) {
+	_, err := Apply(t.Context(), &rest.Config{Host: "https://127.0.0.1:1"}, nil, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "no field manager") {
+		t.Fatalf("Apply error %v, want one about the field manager", err)
+	}
 }

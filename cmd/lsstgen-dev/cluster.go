@@ -13,18 +13,18 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
 
-// devClusterFlags are dev-cluster's flags.
-type devClusterFlags struct {
+// clusterFlags are cluster's flags.
+type clusterFlags struct {
 	kubeconfig string
 	verbose    bool
 }
 
-func newDevClusterCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
-	f := &devClusterFlags{}
+func newClusterCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	f := &clusterFlags{}
 	cmd := &cobra.Command{
-		Use:   "dev-cluster",
+		Use:   "cluster",
 		Short: "Run a local etcd and kube-apiserver for trying sync and kubectl by hand",
-		Long: `dev-cluster starts the test control plane (etcd and kube-apiserver ` + testcluster.Version + `, built by
+		Long: `cluster starts the test control plane (etcd and kube-apiserver ` + testcluster.Version + `, built by
 ` + testcluster.BuildCommand + `) on free loopback ports, writes an admin kubeconfig and waits. Ctrl-C stops
 it and removes its data and the kubeconfig. There are no nodes and no controllers: objects
 are stored and validated, nothing runs.`,
@@ -34,7 +34,7 @@ are stored and validated, nothing runs.`,
 			if err != nil {
 				return err
 			}
-			return runDevCluster(cmd.Context(), root, f, stdout, cmd.ErrOrStderr())
+			return runCluster(cmd.Context(), root, f, stdout, cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig-out", "", "write the admin kubeconfig to `FILE` (default <repo>/.cache/dev-cluster/kubeconfig)")
@@ -42,7 +42,7 @@ are stored and validated, nothing runs.`,
 	return cmd
 }
 
-func runDevCluster(ctx context.Context, root string, f *devClusterFlags, stdout, stderr io.Writer) (err error) {
+func runCluster(ctx context.Context, root string, f *clusterFlags, stdout, stderr io.Writer) (err error) {
 	bin, err := testcluster.FindBinaries(root)
 	if err != nil {
 		return err

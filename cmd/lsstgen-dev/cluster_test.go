@@ -52,14 +52,14 @@ func TestDevCluster(t *testing.T) {
 	out := &signalWriter{ready: make(chan struct{})}
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"dev-cluster", "--kubeconfig-out", kubeconfig}, out, &stderr) }()
+	go func() { done <- run(ctx, []string{"cluster", "--kubeconfig-out", kubeconfig}, out, &stderr) }()
 
 	select {
 	case <-out.ready:
 	case code := <-done:
-		t.Fatalf("dev-cluster exited with %d before it was up:\n%s\n%s", code, out, stderr.String())
+		t.Fatalf("cluster exited with %d before it was up:\n%s\n%s", code, out, stderr.String())
 	case <-time.After(90 * time.Second):
-		t.Fatalf("dev-cluster not up after 90 s:\n%s", out)
+		t.Fatalf("cluster not up after 90 s:\n%s", out)
 	}
 	for _, want := range []string{"admin kubeconfig: " + kubeconfig, "export KUBECONFIG=" + kubeconfig, "kubectl get ns", "lsstgen sync --instance pdac --once"} {
 		if !strings.Contains(out.String(), want) {
@@ -92,10 +92,10 @@ func TestDevCluster(t *testing.T) {
 	select {
 	case code := <-done:
 		if code != 0 {
-			t.Fatalf("dev-cluster exited with %d after Ctrl-C:\n%s", code, stderr.String())
+			t.Fatalf("cluster exited with %d after Ctrl-C:\n%s", code, stderr.String())
 		}
 	case <-time.After(60 * time.Second):
-		t.Fatal("dev-cluster did not stop within 60 s of Ctrl-C")
+		t.Fatal("cluster did not stop within 60 s of Ctrl-C")
 	}
 	if _, err := os.Stat(kubeconfig); !os.IsNotExist(err) {
 		t.Errorf("kubeconfig left behind after stop: %v", err)
@@ -113,7 +113,7 @@ func TestDevCluster(t *testing.T) {
 func TestDevClusterWithoutBinaries(t *testing.T) {
 	t.Setenv(testcluster.EnvBinDir, t.TempDir())
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"dev-cluster"}, &stdout, &stderr)
+	code := run(t.Context(), []string{"cluster"}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), testcluster.BuildCommand) {
 		t.Fatalf("exit %d, stderr %q; want 1 and a hint to run %s", code, stderr.String(), testcluster.BuildCommand)
 	}
@@ -126,7 +126,7 @@ func TestDevClusterUnwritableKubeconfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"dev-cluster", "--kubeconfig-out", filepath.Join(file, "kubeconfig")}, &stdout, &stderr)
+	code := run(t.Context(), []string{"cluster", "--kubeconfig-out", filepath.Join(file, "kubeconfig")}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "writing the kubeconfig") {
 		t.Fatalf("exit %d, stderr %q; want 1 and the kubeconfig error", code, stderr.String())
 	}

@@ -15,7 +15,8 @@ const AnnotationWhitelist = "nginx.ingress.kubernetes.io/whitelist-source-range"
 
 // checkNotes runs the planning notes' own rules.
 func checkNotes(c *checker) {
-	checkGPFS(c)
+	checkGPFSNeedsLDAP(c)
+	checkDatasetsReadOnly(c)
 	checkExposure(c)
 	checkNamespaceAdmins(c)
 	checkLogForwarder(c)
@@ -34,22 +35,52 @@ func gpfsPV(c *checker, pv *corev1.PersistentVolume) (gpfs, datasets bool) {
 	return gpfs, datasets
 }
 
-func checkGPFS(c *checker) {
-	ldap := c.in.Model.Instance.UserMapping.UIDSource == "ldap"
-	datasetClaims := map[string]bool{} // namespace/claim of /datasets
+// volume is a PersistentVolume of the instance that decodes.
+type volume struct {
+	obj *object
+	pv  *corev1.PersistentVolume
+}
+
+// persistentVolumes are the instance's PersistentVolumes that decode, in index order.
+func persistentVolumes(c *checker) []volume {
+	var out []volume
 	for _, o := range c.idx.byKind["PersistentVolume"] {
-		pv, ok := o.typed.(*corev1.PersistentVolume)
-		if !ok {
-			continue
+		if pv, ok := o.typed.(*corev1.PersistentVolume); ok {
+			out = append(out, volume{o, pv})
 		}
-		gpfs, ds := gpfsPV(c, pv)
-		if !gpfs && !ds {
-			continue
+	}
+	return out
+}
+
+// checkGPFSNeedsLDAP: GPFS (home, project, scratch) is mounted read-write only where user
+// UIDs come from LDAP, since CILogon's UIDs do not match NCSA LDAP's.
+func checkGPFSNeedsLDAP(c *checker) {
+	source := c.in.Model.Instance.UserMapping.UIDSource
+	if source == "ldap" {
+		return
+	}
+	for _, v := range persistentVolumes(c) {
+		if gpfs, ds := gpfsPV(c, v.pv); gpfs && !ds && !v.pv.Spec.NFS.ReadOnly {
+			c.report(NotesGPFSNeedsLDAP, v.obj, "instance.userMapping.uidSource", "mounts GPFS %s while user UIDs come from %q; CILogon's UIDs do not match NCSA LDAP: take UIDs from LDAP (userMapping.uidSource \"ldap\") or drop the GPFS mount", v.pv.Spec.NFS.Path, source)
 		}
-		if gpfs && !ds && !pv.Spec.NFS.ReadOnly && !ldap {
-			c.report(NotesGPFSNeedsLDAP, o, "instance.userMapping.uidSource", "mounts GPFS %s while user UIDs come from %q; CILogon's UIDs do not match NCSA LDAP: take UIDs from LDAP (userMapping.uidSource \"ldap\") or drop the GPFS mount", pv.Spec.NFS.Path, c.in.Model.Instance.UserMapping.UIDSource)
-		}
-		if !ds {
+	}
+}
+
+// checkDatasetsReadOnly: /datasets is read-only everywhere: its PersistentVolumes, the
+// claims bound to them, and every pod volume and mount of it.
+func checkDatasetsReadOnly(c *checker) {
+	claims := checkDatasetVolumes(c)
+	checkDatasetClaims(c, claims)
+	checkDatasetMounts(c, claims)
+}
+
+// checkDatasetVolumes reports /datasets PersistentVolumes that are not read-only, and
+// returns the claims (namespace/name) their claimRefs reserve them for.
+func checkDatasetVolumes(c *checker) map[string]bool {
+	claims := map[string]bool{}
+	for _, v := range persistentVolumes(c) {
+		o, pv := v.obj, v.pv
+		if _, ds := gpfsPV(c, pv); !ds {
 			continue
 		}
 		if !pv.Spec.NFS.ReadOnly {
@@ -64,9 +95,15 @@ func checkGPFS(c *checker) {
 			c.report(NotesDatasetsReadOnly, o, "", "/datasets volume lacks mount option \"ro\"; add it")
 		}
 		if r := pv.Spec.ClaimRef; r != nil {
-			datasetClaims[r.Namespace+"/"+r.Name] = true
+			claims[r.Namespace+"/"+r.Name] = true
 		}
 	}
+	return claims
+}
+
+// checkDatasetClaims adds to claims those that name a /datasets volume, and reports the
+// access modes of every claim of /datasets that are not ReadOnlyMany.
+func checkDatasetClaims(c *checker, claims map[string]bool) {
 	for _, o := range c.idx.byKind["PersistentVolumeClaim"] {
 		pvc, ok := o.typed.(*corev1.PersistentVolumeClaim)
 		if !ok {
@@ -75,11 +112,11 @@ func checkGPFS(c *checker) {
 		if pv := c.idx.get("PersistentVolume", "", pvc.Spec.VolumeName); pv != nil {
 			if t, ok := pv.typed.(*corev1.PersistentVolume); ok {
 				if _, ds := gpfsPV(c, t); ds {
-					datasetClaims[o.ns+"/"+o.name] = true
+					claims[o.ns+"/"+o.name] = true
 				}
 			}
 		}
-		if !datasetClaims[o.ns+"/"+o.name] {
+		if !claims[o.ns+"/"+o.name] {
 			continue
 		}
 		for _, m := range pvc.Spec.AccessModes {
@@ -88,10 +125,15 @@ func checkGPFS(c *checker) {
 			}
 		}
 	}
+}
+
+// checkDatasetMounts reports pod volumes of a /datasets claim that are not readOnly, and
+// container mounts of /datasets (by volume or by path) that are read-write.
+func checkDatasetMounts(c *checker, claims map[string]bool) {
 	for _, p := range c.idx.pods {
 		dsVolumes := map[string]bool{}
 		for _, v := range p.spec.Volumes {
-			if v.PersistentVolumeClaim == nil || !datasetClaims[p.obj.ns+"/"+v.PersistentVolumeClaim.ClaimName] {
+			if v.PersistentVolumeClaim == nil || !claims[p.obj.ns+"/"+v.PersistentVolumeClaim.ClaimName] {
 				continue
 			}
 			dsVolumes[v.Name] = true
