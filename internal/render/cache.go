@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
@@ -154,7 +155,7 @@ func hashFile(h hash.Hash, root, p string) error {
 type cacheEntry struct {
 	Instance string            `json:"instance"`
 	Files    map[string]string `json:"files"`
-	Model    Model             `json:"model"`
+	Model    model.Model       `json:"model"`
 	Sources  Sources           `json:"sources"`
 }
 

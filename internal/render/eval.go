@@ -15,6 +15,7 @@ import (
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
 
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
@@ -65,7 +66,7 @@ var evaluations atomic.Int64
 // and its list of out-of-band Secrets.
 type evaluated struct {
 	objects []map[string]any
-	model   Model
+	model   model.Model
 }
 
 // evaluate loads and evaluates one instance with its own CUE context (CUE values are not
@@ -151,7 +152,7 @@ func evaluate(root, name string) (*evaluated, error) {
 	return out, nil
 }
 
-func decodeModel(v cue.Value, m *Model) error {
+func decodeModel(v cue.Value, m *model.Model) error {
 	for path, dst := range map[string]any{
 		"instance":   &m.Instance,
 		"namespaces": &m.Namespaces,

@@ -10,6 +10,8 @@ import (
 	yamlv2 "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // Header starts every generated file.
@@ -29,7 +31,7 @@ type Result struct {
 	// its bytes, kustomization.yaml included.
 	Files map[string][]byte
 	// Model is the instance's model: hardware, namespaces, access, out-of-band Secrets.
-	Model Model
+	Model model.Model
 	// Sources says where each field of the instance's own CUE files is written.
 	Sources Sources
 }
@@ -55,8 +57,8 @@ func Instance(root, name string) (*Result, error) {
 }
 
 // assemble serialises the objects into files and sorts everything by path.
-func assemble(name string, model Model, objs []*unstructured.Unstructured) (*Result, error) {
-	res := &Result{Instance: name, Files: map[string][]byte{}, Model: model}
+func assemble(name string, m model.Model, objs []*unstructured.Unstructured) (*Result, error) {
+	res := &Result{Instance: name, Files: map[string][]byte{}, Model: m}
 	paths := make(map[*unstructured.Unstructured]string, len(objs))
 	for _, u := range objs {
 		p := ObjectPath(u)

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // Node labels and taints as the platform models them: every node carries its role and
@@ -53,7 +53,7 @@ func taintsFor(role string) []corev1.Taint {
 }
 
 // instanceNodes builds the instance's nodes, sorted by name.
-func instanceNodes(m *render.Model) []*node {
+func instanceNodes(m *model.Model) []*node {
 	r := m.Instance.ReservePerNode
 	var out []*node
 	for name, n := range m.Instance.Nodes {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/tools/txtar"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
@@ -189,7 +190,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 		if err != nil {
 			t.Fatalf("model.json: %v", err)
 		}
-		base.Model = render.Model{}
+		base.Model = model.Model{}
 		if err := json.Unmarshal(merged, &base.Model); err != nil {
 			t.Fatalf("model.json: %v", err)
 		}

@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
@@ -13,7 +14,7 @@ import (
 type Instance struct {
 	Name    string
 	Objects []*unstructured.Unstructured
-	Model   render.Model
+	Model   model.Model
 	Sources render.Sources
 }
 

@@ -1,15 +1,15 @@
-package render
+package model
 
 // Model is an instance's model as the CUE gives it, for the checks that need more than the
 // objects: the hardware above all.
 type Model struct {
-	Instance   InstanceSpec                          `json:"instance"`
+	Instance   Instance                              `json:"instance"`
 	Namespaces map[string]Namespace                  `json:"namespaces"`
 	Secrets    map[string]map[string]OutOfBandSecret `json:"secrets"`
 }
 
-// InstanceSpec mirrors schema.#Instance (the fields the checks use).
-type InstanceSpec struct {
+// Instance mirrors schema.#Instance (the fields the checks use).
+type Instance struct {
 	Name           string          `json:"name"`
 	Description    string          `json:"description"`
 	Site           string          `json:"site"`
