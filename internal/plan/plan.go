@@ -243,9 +243,11 @@ func (p *Plan) Markdown(w io.Writer) error {
 	return err
 }
 
-// extract writes the CUE inputs (cue.mod/, schema/, instances/) at commit into dir.
+// extract writes the CUE inputs at commit into dir: every .cue file, which is the CUE
+// module (cue.mod/, schema/, platform/, sites/) and instances/ whichever of those folders
+// the commit has.
 func extract(root, commit, dir string) error {
-	cmd := exec.Command("git", "-C", root, "archive", "--format=tar", commit, "--", ":(glob)cue.mod/**", ":(glob)schema/**", ":(glob)instances/**")
+	cmd := exec.Command("git", "-C", root, "archive", "--format=tar", commit, "--", ":(glob)**/*.cue")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	data, err := cmd.Output()

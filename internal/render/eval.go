@@ -34,6 +34,12 @@ func (e *EvalError) Error() string {
 
 func (e *EvalError) Unwrap() error { return e.Err }
 
+// ModuleDirs are the folders of the CUE module, relative to the repository root, that every
+// instance package is evaluated with: the model's types (schema/), the templates and image
+// pins (platform/) and the sites' facts (sites/), with cue.mod/. The render cache keys on
+// them; a copy of the repository that must render takes them all.
+var ModuleDirs = []string{"cue.mod", repo.SchemaDir, "platform", "sites"}
+
 // Instances lists the instance names under instances/: every folder holding .cue files,
 // sorted.
 func Instances(root string) ([]string, error) {
@@ -62,8 +68,8 @@ var loadMu sync.Mutex
 // evaluations counts CUE evaluations, for the tests of the render cache.
 var evaluations atomic.Int64
 
-// evaluated is what an instance's CUE gives: its objects as plain JSON values, its model
-// and its list of out-of-band Secrets.
+// evaluated is what an instance's CUE gives: its objects as plain JSON values, and its
+// model.
 type evaluated struct {
 	objects []map[string]any
 	model   model.Model
@@ -112,7 +118,7 @@ func evaluate(root, name string) (*evaluated, error) {
 
 	objs := v.LookupPath(cue.ParsePath("objects"))
 	if !objs.Exists() {
-		return nil, fmt.Errorf("instance %s: no objects: the instance package must embed schema.#Platform", name)
+		return nil, fmt.Errorf("instance %s: no objects: the instance package must embed platform.#Platform", name)
 	}
 	var tree struct {
 		Cluster    map[string]map[string]json.RawMessage            `json:"cluster"`
@@ -152,11 +158,14 @@ func evaluate(root, name string) (*evaluated, error) {
 	return out, nil
 }
 
+// decodeModel decodes the model platform.#Platform gives beside the objects. A part that is
+// absent (roles, in a revision older than the roles table) stays empty.
 func decodeModel(v cue.Value, m *model.Model) error {
 	for path, dst := range map[string]any{
 		"instance":   &m.Instance,
 		"namespaces": &m.Namespaces,
 		"secrets":    &m.Secrets,
+		"roles":      &m.Roles,
 	} {
 		f := v.LookupPath(cue.ParsePath(path))
 		if !f.Exists() {

@@ -30,7 +30,8 @@ type Result struct {
 	// Files maps each file of generated/<instance>/ (slash-separated, relative to it) to
 	// its bytes, kustomization.yaml included.
 	Files map[string][]byte
-	// Model is the instance's model: hardware, namespaces, access, out-of-band Secrets.
+	// Model is the instance's model: hardware, node roles, namespaces, access,
+	// out-of-band Secrets.
 	Model model.Model
 	// Sources says where each field of the instance's own CUE files is written.
 	Sources Sources

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lsst-dm/lsstgen/internal/render"
 	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
@@ -23,14 +24,16 @@ func Root(t testing.TB) string {
 	return root
 }
 
-// Copy copies cue.mod/, schema/ and the named instances (all when none are named), and
-// generated/ of those instances, into a new temporary folder, and returns it.
+// Copy copies the CUE module's folders (render.ModuleDirs) and the named instances (all
+// when none are named), and generated/ of those instances, into a new temporary folder,
+// and returns it.
 func Copy(t testing.TB, instances ...string) string {
 	t.Helper()
 	src := Root(t)
 	dst := t.TempDir()
-	copyTree(t, filepath.Join(src, "cue.mod"), filepath.Join(dst, "cue.mod"))
-	copyTree(t, filepath.Join(src, repo.SchemaDir), filepath.Join(dst, repo.SchemaDir))
+	for _, dir := range render.ModuleDirs {
+		copyTree(t, filepath.Join(src, dir), filepath.Join(dst, dir))
+	}
 	if len(instances) == 0 {
 		copyTree(t, filepath.Join(src, repo.InstancesDir), filepath.Join(dst, repo.InstancesDir))
 		copyTree(t, filepath.Join(src, repo.GeneratedDir), filepath.Join(dst, repo.GeneratedDir))

@@ -58,6 +58,10 @@ func synthetic(base *render.Result, n int) Instance {
 	m := base.Model
 	m.Namespaces = map[string]model.Namespace{}
 	reg := m.Instance.Registry.Host
+	generalNodes := map[string]any{}
+	for k, v := range m.Roles["general"].Labels {
+		generalNodes[k] = v
+	}
 	var objs []*unstructured.Unstructured
 	add := func(m map[string]any) { objs = append(objs, &unstructured.Unstructured{Object: m}) }
 	meta := func(ns, name string) map[string]any { return map[string]any{"name": name, "namespace": ns} }
@@ -98,7 +102,7 @@ func synthetic(base *render.Result, n int) Instance {
 				"metadata": map[string]any{"labels": labels},
 				"spec": map[string]any{
 					"serviceAccountName": name,
-					"nodeSelector":       map[string]any{LabelRole: "general"},
+					"nodeSelector":       generalNodes,
 					"securityContext":    map[string]any{"runAsNonRoot": true, "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
 					"containers": []any{map[string]any{
 						"name":  "app",

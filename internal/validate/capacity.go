@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,13 +13,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/lsst-dm/lsstgen/internal/model"
-)
-
-// Node labels and taints as the platform models them: every node carries its role and
-// hostname as labels; registry and qserv nodes are tainted for their dedicated workloads.
-const (
-	LabelRole      = "lsst.org/role"
-	TaintDedicated = "lsst.org/dedicated"
 )
 
 const gib = 1 << 30
@@ -32,7 +26,7 @@ type node struct {
 	cpuMilli, mem int64
 	usedCPU       int64
 	usedMem       int64
-	localDiskB    int64 // local disks minus the image cache, in bytes
+	localDisk     int64 // local disks minus the image cache, in bytes
 	placed        []placed
 }
 
@@ -41,33 +35,20 @@ type placed struct {
 	labels map[string]string
 }
 
-// taintsFor gives the taints a node of role carries.
-func taintsFor(role string) []corev1.Taint {
-	switch role {
-	case "registry":
-		return []corev1.Taint{{Key: TaintDedicated, Value: "registry", Effect: corev1.TaintEffectNoSchedule}}
-	case "qserv-czar", "qserv-worker":
-		return []corev1.Taint{{Key: TaintDedicated, Value: "qserv", Effect: corev1.TaintEffectNoSchedule}}
-	}
-	return nil
-}
-
-// instanceNodes builds the instance's nodes, sorted by name.
+// instanceNodes builds the instance's nodes from its model, sorted by name: the hardware
+// less the reserve, and the labels and taints of each node's role.
 func instanceNodes(m *model.Model) []*node {
 	r := m.Instance.ReservePerNode
 	var out []*node
 	for name, n := range m.Instance.Nodes {
-		if n.Name == "" {
-			n.Name = name
-		}
 		out = append(out, &node{
-			name:       name,
-			role:       n.Role,
-			labels:     map[string]string{LabelRole: n.Role, corev1.LabelHostname: name},
-			taints:     taintsFor(n.Role),
-			cpuMilli:   int64(n.Cores)*1000 - int64(r.CPUMillis),
-			mem:        int64(n.MemoryGB-r.MemoryGB) * gib,
-			localDiskB: int64(n.LocalDiskGB-r.ImageCacheGB) * 1e9,
+			name:      name,
+			role:      n.Role,
+			labels:    m.NodeLabels(name),
+			taints:    m.Roles[n.Role].Taints,
+			cpuMilli:  int64(n.Cores)*1000 - int64(r.CPUMillis),
+			mem:       int64(n.MemoryGiB-r.MemoryGiB) * gib,
+			localDisk: int64(n.LocalDiskGiB-r.ImageCacheGiB) * gib,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
@@ -134,11 +115,11 @@ func termMatches(t corev1.NodeSelectorTerm, lbls map[string]string) bool {
 		v, has := lbls[e.Key]
 		switch e.Operator {
 		case corev1.NodeSelectorOpIn:
-			if !has || !contains(e.Values, v) {
+			if !has || !slices.Contains(e.Values, v) {
 				return false
 			}
 		case corev1.NodeSelectorOpNotIn:
-			if has && contains(e.Values, v) {
+			if has && slices.Contains(e.Values, v) {
 				return false
 			}
 		case corev1.NodeSelectorOpExists:
@@ -166,21 +147,12 @@ func termMatches(t corev1.NodeSelectorTerm, lbls map[string]string) bool {
 		if f.Key != "metadata.name" {
 			return false
 		}
-		has := contains(f.Values, lbls[corev1.LabelHostname])
+		has := slices.Contains(f.Values, lbls[corev1.LabelHostname])
 		if (f.Operator == corev1.NodeSelectorOpIn) != has {
 			return false
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // antiAffine says whether a required pod anti-affinity by hostname of the pod forbids n.
@@ -206,18 +178,13 @@ func antiAffine(p *pod, n *node) bool {
 	return false
 }
 
-// checkCapacity runs the capacity and placement rules.
-func checkCapacity(c *checker) {
-	nodes := instanceNodes(&c.in.Model)
-	if len(nodes) == 0 {
-		return
-	}
-	checkTotals(c, nodes)
-	placeAll(c, nodes)
-	checkQserv(c, nodes)
-	checkRegistryNode(c, nodes)
-	checkLocalVolumes(c, nodes)
+func hasAntiAffinity(p *pod) bool {
+	a := p.spec.Affinity
+	return a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0
 }
+
+// userPodsPath is the instance field that sets how many notebook user pods there are.
+const userPodsPath = "instance.aspects.notebook.maxUsers"
 
 // demand is one group of identical pods to place.
 type demand struct {
@@ -228,6 +195,11 @@ type demand struct {
 	what     string
 }
 
+// userPods says whether d is the notebook's user pods.
+func (d demand) userPods() bool { return d.path == userPodsPath }
+
+// demands are the pods of the instance's workloads, and the notebook's users at maxUsers
+// (user pods are not objects of the instance: the hub spawns them).
 func (c *checker) demands(nodes []*node) []demand {
 	var ds []demand
 	for _, p := range c.idx.pods {
@@ -244,56 +216,56 @@ func (c *checker) demands(nodes []*node) []demand {
 		ds = append(ds, demand{p: p, cpu: cpu, mem: mem, count: n, path: sourcePath(c.in, p.obj), what: p.obj.id})
 	}
 	if nb := c.in.Model.Instance.Aspects.Notebook; nb != nil && nb.MaxUsers > 0 {
-		spec := &corev1.PodSpec{NodeSelector: map[string]string{LabelRole: "general"}}
+		spec := &corev1.PodSpec{NodeSelector: nb.User.NodeSelector}
 		o := &object{kind: "Pod", ns: "notebook-users", name: "notebook-user", id: "Pod/notebook-users/(user pods)"}
 		ds = append(ds, demand{
 			p:     &pod{obj: o, meta: &metav1.ObjectMeta{}, spec: spec},
 			cpu:   int64(nb.User.CPUMillis),
-			mem:   int64(nb.User.MemoryGi) * gib,
+			mem:   int64(nb.User.MemoryGiB) * gib,
 			count: nb.MaxUsers,
-			path:  "instance.aspects.notebook.maxUsers",
+			path:  userPodsPath,
 			what:  fmt.Sprintf("%d notebook users", nb.MaxUsers),
 		})
 	}
 	return ds
 }
 
-func checkTotals(c *checker, nodes []*node) {
-	// Sums in float64: requests times replicas may exceed int64 in a hostile input.
-	var capCPU, capMem, cpu, mem float64
-	for _, n := range nodes {
-		capCPU += float64(max(n.cpuMilli, 0))
-		capMem += float64(max(n.mem, 0))
-	}
-	for _, d := range c.demands(nodes) {
-		cpu += float64(d.cpu) * float64(d.count)
-		mem += float64(d.mem) * float64(d.count)
-	}
-	if cpu > capCPU {
-		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s cpu (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", milliF(cpu), len(nodes), milliF(capCPU))
-	}
-	if mem > capMem {
-		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s memory (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", bytesGiF(mem), len(nodes), bytesGiF(capMem))
-	}
+// misfit is a pod the placement found no room for.
+type misfit struct {
+	d demand
+	// on is, for a DaemonSet's pod, the node it does not fit on; nil for a replica.
+	on *node
+	// cpuLeft and memLeft are what was left on that node.
+	cpuLeft, memLeft int64
+	// replica is, for a replica, its index: the first of the demand that fits no node
+	// (the later ones are not tried).
+	replica int
+	// why says, node by node, why the replica fits none of them.
+	why []string
+	// tooBig: the replica's requests exceed every eligible node's allocatable, empty.
+	tooBig bool
 }
 
-// placeAll places every pod replica first-fit over the nodes: DaemonSets first (one pod on
-// every eligible node), then the largest pods first, the notebook's users last.
-func placeAll(c *checker, nodes []*node) {
-	ds := c.demands(nodes)
+// simulate places every demand's pods first-fit over the nodes, filling their used
+// resources: DaemonSets first (one pod on every eligible node), then the largest pods
+// first, the notebook's users last. It returns the pods that found no room, in the order
+// they were met.
+func simulate(ds []demand, nodes []*node) []misfit {
+	ds = slices.Clone(ds)
 	sort.SliceStable(ds, func(i, j int) bool {
 		a, b := ds[i], ds[j]
 		if a.p.daemon != b.p.daemon {
 			return a.p.daemon
 		}
-		if (a.path == "instance.aspects.notebook.maxUsers") != (b.path == "instance.aspects.notebook.maxUsers") {
-			return b.path == "instance.aspects.notebook.maxUsers"
+		if a.userPods() != b.userPods() {
+			return b.userPods()
 		}
 		if a.cpu != b.cpu {
 			return a.cpu > b.cpu
 		}
 		return a.mem > b.mem
 	})
+	var out []misfit
 	for _, d := range ds {
 		if d.p.daemon {
 			for _, n := range nodes {
@@ -301,7 +273,7 @@ func placeAll(c *checker, nodes []*node) {
 					continue
 				}
 				if n.usedCPU+d.cpu > n.cpuMilli || n.usedMem+d.mem > n.mem {
-					c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s) does not fit: the node has %s cpu and %s memory left; lower its requests or free the node", n.name, milli(d.cpu), bytesGi(d.mem), milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem))
+					out = append(out, misfit{d: d, on: n, cpuLeft: n.cpuMilli - n.usedCPU, memLeft: n.mem - n.usedMem})
 					continue
 				}
 				place(n, d)
@@ -318,15 +290,11 @@ func placeAll(c *checker, nodes []*node) {
 				place(n, d)
 				continue
 			}
-			reportUnplaced(c, d, i, nodes)
+			out = append(out, unplaced(d, i, nodes))
 			break
 		}
 	}
-}
-
-func hasAntiAffinity(p *pod) bool {
-	a := p.spec.Affinity
-	return a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0
+	return out
 }
 
 func place(n *node, d demand) {
@@ -347,11 +315,11 @@ func firstFit(d demand, nodes []*node) *node {
 	return nil
 }
 
-func reportUnplaced(c *checker, d demand, i int, nodes []*node) {
-	var why []string
+// unplaced explains why replica i of d fits no node, as the nodes stand now.
+func unplaced(d demand, i int, nodes []*node) misfit {
+	m := misfit{d: d, replica: i, tooBig: true}
 	excluded := map[string][]string{} // reason → nodes it excludes
 	var reasons []string
-	tooBig := true
 	for _, n := range nodes {
 		if ok, reason := eligible(d.p.spec, n); !ok {
 			if excluded[reason] == nil {
@@ -361,35 +329,80 @@ func reportUnplaced(c *checker, d demand, i int, nodes []*node) {
 			continue
 		}
 		if antiAffine(d.p, n) {
-			why = append(why, n.name+": pod anti-affinity")
-			tooBig = false
+			m.why = append(m.why, n.name+": pod anti-affinity")
+			m.tooBig = false
 			continue
 		}
 		if d.cpu <= n.cpuMilli && d.mem <= n.mem {
-			tooBig = false
+			m.tooBig = false
 		}
-		why = append(why, fmt.Sprintf("%s: %s cpu, %s memory left", n.name, milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem)))
+		m.why = append(m.why, fmt.Sprintf("%s: %s cpu, %s memory left", n.name, milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem)))
 	}
 	for _, r := range reasons {
-		why = append(why, strings.Join(excluded[r], ", ")+": "+r)
+		m.why = append(m.why, strings.Join(excluded[r], ", ")+": "+r)
 	}
-	path, fix := d.path+".replicas", "lower the replicas or requests, or add nodes of the role it selects"
-	if tooBig {
-		path, fix = d.path+".resources", "its requests exceed every eligible node's allocatable: lower them"
-	}
-	if d.path == "instance.aspects.notebook.maxUsers" {
-		path, fix = d.path, "lower maxUsers or the per-user requests, or add general nodes"
-	}
-	what := "replica"
-	if d.p.obj.kind == "Pod" && d.path == "instance.aspects.notebook.maxUsers" {
-		what = "user pod"
-	}
-	c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s) fits no node (%s); %s", what, i+1, d.count, milli(d.cpu), bytesGi(d.mem), strings.Join(why, "; "), fix)
+	return m
 }
 
-// checkQserv: pods of the qserv namespace may run only on qserv nodes whose local disks
-// hold their claims.
+// checkCapacity runs the capacity and placement rules.
+func checkCapacity(c *checker) {
+	nodes := instanceNodes(&c.in.Model)
+	if len(nodes) == 0 {
+		return
+	}
+	ds := c.demands(nodes)
+	checkTotals(c, nodes, ds)
+	checkPlacement(c, nodes, ds)
+	checkQserv(c, nodes)
+	checkRegistryNode(c, nodes)
+	checkLocalVolumes(c, nodes)
+}
+
+func checkTotals(c *checker, nodes []*node, ds []demand) {
+	// Sums in float64: requests times replicas may exceed int64 in a hostile input.
+	var capCPU, capMem, cpu, mem float64
+	for _, n := range nodes {
+		capCPU += float64(max(n.cpuMilli, 0))
+		capMem += float64(max(n.mem, 0))
+	}
+	for _, d := range ds {
+		cpu += float64(d.cpu) * float64(d.count)
+		mem += float64(d.mem) * float64(d.count)
+	}
+	if cpu > capCPU {
+		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s cpu (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", milliF(cpu), len(nodes), milliF(capCPU))
+	}
+	if mem > capMem {
+		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s memory (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", bytesGiF(mem), len(nodes), bytesGiF(capMem))
+	}
+}
+
+// checkPlacement: every pod of every workload, and every notebook user at maxUsers, finds
+// a node it may run on with room for its requests.
+func checkPlacement(c *checker, nodes []*node, ds []demand) {
+	for _, m := range simulate(ds, nodes) {
+		d := m.d
+		if m.on != nil {
+			c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s) does not fit: the node has %s cpu and %s memory left; lower its requests or free the node", m.on.name, milli(d.cpu), bytesGi(d.mem), milli(m.cpuLeft), bytesGi(m.memLeft))
+			continue
+		}
+		path, fix := d.path+".replicas", "lower the replicas or requests, or add nodes of the role it selects"
+		if m.tooBig {
+			path, fix = d.path+".resources", "its requests exceed every eligible node's allocatable: lower them"
+		}
+		what := "replica"
+		if d.userPods() {
+			path, fix = d.path, "lower maxUsers or the per-user requests, or add general nodes"
+			what = "user pod"
+		}
+		c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s) fits no node (%s); %s", what, m.replica+1, d.count, milli(d.cpu), bytesGi(d.mem), strings.Join(m.why, "; "), fix)
+	}
+}
+
+// checkQserv: pods of the qserv namespace may run only on nodes of the roles dedicated to
+// qserv, whose local disks hold their claims.
 func checkQserv(c *checker, nodes []*node) {
+	qservRoles := c.in.Model.RolesDedicatedTo("qserv")
 	for _, p := range c.idx.podsByNS["qserv"] {
 		var claim int64
 		for _, t := range p.claims {
@@ -401,12 +414,12 @@ func checkQserv(c *checker, nodes []*node) {
 			if ok, _ := eligible(p.spec, n); !ok {
 				continue
 			}
-			if n.role != "qserv-czar" && n.role != "qserv-worker" {
-				c.report(CapQservLocalDisk, p.obj, "", "can be scheduled on node %s of role %s; qserv pods run only on qserv nodes with local disks: select role qserv-czar or qserv-worker", n.name, n.role)
+			if !slices.Contains(qservRoles, n.role) {
+				c.report(CapQservLocalDisk, p.obj, "", "can be scheduled on node %s of role %s; qserv pods run only on qserv nodes with local disks: select role %s", n.name, n.role, strings.Join(qservRoles, " or "))
 				continue
 			}
-			if claim > n.localDiskB {
-				c.report(CapQservLocalDisk, p.obj, nodePath(n.name), "claims %s of local disk but node %s has %.0f GB after the image cache; lower the data size or use nodes with larger disks", bytesGi(claim), n.name, float64(n.localDiskB)/1e9)
+			if claim > n.localDisk {
+				c.report(CapQservLocalDisk, p.obj, nodePath(n.name), "claims %s of local disk but node %s has %s after the image cache; lower the data size or use nodes with larger disks", bytesGi(claim), n.name, bytesGi(n.localDisk))
 			}
 		}
 	}
@@ -424,8 +437,9 @@ func checkRegistryNode(c *checker, nodes []*node) {
 			reg = n
 		}
 	}
-	if reg == nil || reg.role != "registry" {
-		c.report(CapRegistryNode, nil, "instance.registry.node", "registry.node %q is not a node of the instance with role registry; claim it in nodes with role \"registry\"", rn)
+	registryRoles := c.in.Model.RolesDedicatedTo("registry")
+	if reg == nil || !slices.Contains(registryRoles, reg.role) {
+		c.report(CapRegistryNode, nil, "instance.registry.node", "registry.node %q is not a node of the instance with a role dedicated to the registry; claim it in nodes with role %q", rn, strings.Join(registryRoles, " or "))
 		return
 	}
 	for _, p := range c.idx.pods {
@@ -441,7 +455,7 @@ func checkRegistryNode(c *checker, nodes []*node) {
 			case inRegistry && !ok && n == reg:
 				c.report(CapRegistryNode, p.obj, "", "the registry cannot be scheduled on its dedicated node %s; select it and tolerate its taint", rn)
 			case !inRegistry && ok && n == reg:
-				c.report(CapRegistryNode, p.obj, "", "can be scheduled on node %s, dedicated to the registry; select other nodes or drop the toleration of %s", rn, TaintDedicated)
+				c.report(CapRegistryNode, p.obj, "", "can be scheduled on node %s, dedicated to the registry; select other nodes or drop the toleration of its taint %s", rn, taintsText(reg.taints))
 			}
 		}
 	}
@@ -472,8 +486,8 @@ func checkLocalVolumes(c *checker, nodes []*node) {
 		used[host] += q.Value()
 	}
 	for _, h := range order {
-		if n := byName[h]; used[h] > n.localDiskB {
-			c.report(CapLocalDisk, nil, nodePath(h), "local volumes on node %s hold %s but its local disks have %.0f GB after the %d GB image cache; shrink them or move some to another node", h, bytesGi(used[h]), float64(n.localDiskB)/1e9, c.in.Model.Instance.ReservePerNode.ImageCacheGB)
+		if n := byName[h]; used[h] > n.localDisk {
+			c.report(CapLocalDisk, nil, nodePath(h), "local volumes on node %s hold %s but its local disks have %s after the %dGi image cache; shrink them or move some to another node", h, bytesGi(used[h]), bytesGi(n.localDisk), c.in.Model.Instance.ReservePerNode.ImageCacheGiB)
 		}
 	}
 }
@@ -525,6 +539,15 @@ func checkNodesClaimedOnce(instances []Instance) []Finding {
 		}
 	}
 	return out
+}
+
+// taintsText prints taints as key=value:effect, comma-separated.
+func taintsText(ts []corev1.Taint) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Key+"="+t.Value+":"+string(t.Effect))
+	}
+	return strings.Join(out, ", ")
 }
 
 // milli prints millicores as cores.

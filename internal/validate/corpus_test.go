@@ -344,13 +344,14 @@ func TestCorpusCoversEveryRule(t *testing.T) {
 	}
 }
 
-// copyRepo copies cue.mod/, schema/, the files of instances/ and the named instances'
-// folders into a temporary root.
+// copyRepo copies the CUE module's folders (render.ModuleDirs), the files of instances/ and
+// the named instances' folders into a temporary root.
 func copyRepo(t testing.TB, src string, instances []string) string {
 	t.Helper()
 	dst := t.TempDir()
-	copyDir(t, filepath.Join(src, "cue.mod"), filepath.Join(dst, "cue.mod"))
-	copyDir(t, filepath.Join(src, "schema"), filepath.Join(dst, "schema"))
+	for _, dir := range render.ModuleDirs {
+		copyDir(t, filepath.Join(src, dir), filepath.Join(dst, dir))
+	}
 	entries, err := os.ReadDir(filepath.Join(src, "instances"))
 	if err != nil {
 		t.Fatal(err)
