@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,13 +96,16 @@ func evaluate(root, name string) (*evaluated, error) {
 	}
 	objs, err := extractObjects(v)
 	if err != nil {
+		if cerr := cueerrors.Error(nil); errors.As(err, &cerr) {
+			return nil, &EvalError{Instance: name, Root: root, Err: err}
+		}
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
 	return &evaluated{objects: objs, model: m}, nil
 }
 
-// loadInstance loads the package of instances/<name>/ (with the packages it imports: schema/,
-// platform/, sites/) and builds it in a CUE context of its own.
+// loadInstance loads the package of instances/<name>/ (with the packages it imports:
+// schema/, platform/, sites/) and builds it in a CUE context of its own.
 func loadInstance(root, name string) (cue.Value, error) {
 	ctx := cuecontext.New()
 	cfg := &load.Config{Dir: root}
@@ -117,9 +121,10 @@ func loadInstance(root, name string) (cue.Value, error) {
 	return ctx.BuildInstance(insts[0]), nil
 }
 
-// validateInstance validates the evaluated instance, the model first: a mistake there would otherwise
-// be reported again, first, through every object built from it. Every value must be
-// concrete; an error without a position is given the field's (withPositions).
+// validateInstance validates the evaluated instance, the model first: a mistake there
+// would otherwise be reported again, first, through every object built from it. Every
+// value must be concrete; an error without a position is given the field's
+// (withPositions).
 func validateInstance(root, name string, v cue.Value) error {
 	if iv := v.LookupPath(cue.ParsePath("instance")); iv.Exists() {
 		if err := iv.Validate(cue.Concrete(true)); err != nil {
@@ -159,7 +164,8 @@ func decodeModel(v cue.Value) (model.Model, error) {
 }
 
 // extractObjects gives every object of `objects` (keyed by scope, kind and name) as a plain
-// JSON value, in no particular order.
+// JSON value, in no particular order. A CUE error is returned as CUE gives it, so that the
+// caller can print its positions.
 func extractObjects(v cue.Value) ([]map[string]any, error) {
 	objs := v.LookupPath(cue.ParsePath("objects"))
 	if !objs.Exists() {
