@@ -20,9 +20,9 @@ if [[ -n "$unformatted" ]]; then
 fi
 go vet ./...
 
-step "cue vet of schema/ and instances/ with the standard CUE tool"
-go tool cue vet ./schema/
-go tool cue vet -c ./instances/...
+step "cue vet of schema/, platform/, sites/ and instances/ with the standard CUE tool"
+go tool cue vet ./schema/ ./platform/
+go tool cue vet -c ./sites/ ./instances/...
 
 step "generated/ is current (lsstgen check), and valid (lsstgen validate)"
 go build -o .bin/lsstgen ./cmd/lsstgen

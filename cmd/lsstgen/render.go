@@ -21,12 +21,13 @@ func newRenderCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render [INSTANCE...]",
 		Short: "Compile the CUE instances into generated/<instance>/ (all instances by default)",
-		Long: `render evaluates schema/ with each instance under instances/, applies the
-cross-cutting transforms (labels, registry rewrite, hashed ConfigMaps) and replaces
-generated/<instance>/ with one file per object and a kustomization.yaml.
+		Long: `render evaluates each instance under instances/ with the model (schema/), the
+templates (platform/) and the sites' facts (sites/), applies the cross-cutting transforms
+(labels, registry rewrite, hashed ConfigMaps) and replaces generated/<instance>/ with one
+file per object and a kustomization.yaml.
 
 Nothing is written unless every named instance renders. An instance whose inputs (its
-files, the schema, the CUE module and lsstgen itself) are unchanged since the last render
+files, the CUE module and lsstgen itself) are unchanged since the last render
 is taken from .cache/render/ instead of being evaluated again; --no-cache evaluates all.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, err := g.root()

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
@@ -15,17 +16,10 @@ import (
 func TestModelAllowsPruneOfProtectedKinds(t *testing.T) {
 	root := filepath.Join("..", "..")
 	tmp := t.TempDir()
-	for _, p := range []string{"cue.mod", "schema", filepath.Join("instances", "pdac")} {
+	for _, p := range slices.Concat(manifest.ModuleDirs(), []string{filepath.Join("instances", "pdac")}) {
 		if err := os.CopyFS(filepath.Join(tmp, p), os.DirFS(filepath.Join(root, p))); err != nil {
 			t.Fatal(err)
 		}
-	}
-	placeholders, err := os.ReadFile(filepath.Join(root, "instances", "placeholders.cue"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "instances", "placeholders.cue"), placeholders, 0o644); err != nil {
-		t.Fatal(err)
 	}
 	allow := "package instance\n\ninstance: sync: prune: {namespaces: true, persistentVolumeClaims: true}\n"
 	if err := os.WriteFile(filepath.Join(tmp, "instances", "pdac", "prune.cue"), []byte(allow), 0o644); err != nil {

@@ -137,7 +137,7 @@ func deps(t *testing.T, pattern string) []string {
 	return out
 }
 
-// TestForbiddenDependencies holds the rule's transitive parts: manifest and gitsource link
+// TestForbiddenDependencies holds the rule's transitive parts: manifest, gitsource, model and netpol link
 // no other lsstgen package, sync no render and no testcluster, and the lsstgen binary no
 // test harness at all.
 func TestForbiddenDependencies(t *testing.T) {
@@ -148,6 +148,8 @@ func TestForbiddenDependencies(t *testing.T) {
 	}{
 		{"./internal/manifest", func(d string) bool { return rel(d) != "" && rel(d) != "internal/manifest" }, "manifest imports no other package of lsstgen"},
 		{"./internal/gitsource", func(d string) bool { return rel(d) != "" && rel(d) != "internal/gitsource" }, "gitsource imports no other package of lsstgen"},
+		{"./internal/model", func(d string) bool { return rel(d) != "" && rel(d) != "internal/model" }, "model imports no other package of lsstgen"},
+		{"./internal/netpol", func(d string) bool { return rel(d) != "" && rel(d) != "internal/netpol" }, "netpol imports no other package of lsstgen"},
 		{"./internal/sync", func(d string) bool { return d == module+"/internal/render" || d == module+"/internal/testcluster" }, "sync imports neither render nor testcluster"},
 		{"./cmd/lsstgen", func(d string) bool {
 			return d == "testing" || strings.HasPrefix(d, "testing/") ||

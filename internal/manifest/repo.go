@@ -15,19 +15,30 @@ const Marker = ModuleDir + "/module.cue"
 const (
 	// ModuleDir is the CUE module's own folder.
 	ModuleDir = "cue.mod"
-	// SchemaDir holds the CUE model.
+	// SchemaDir holds the CUE model's types and constraints.
 	SchemaDir = "schema"
+	// PlatformDir holds the CUE templates that turn a model into Kubernetes objects.
+	PlatformDir = "platform"
+	// SitesDir holds the CUE facts of each site.
+	SitesDir = "sites"
 	// InstancesDir holds one folder of CUE values per instance.
 	InstancesDir = "instances"
 	// GeneratedDir holds one folder of rendered manifests per instance.
 	GeneratedDir = "generated"
 )
 
+// ModuleDirs returns the folders of the CUE module that every instance's evaluation reads
+// besides its own folder: cue.mod/, schema/, platform/ and sites/. Each call returns a new
+// slice.
+func ModuleDirs() []string {
+	return []string{ModuleDir, SchemaDir, PlatformDir, SitesDir}
+}
+
 // InputDirs returns the folders whose files the CUE evaluation of an instance reads: what
 // a copy of the repository (at a base commit for plan, in a test, for a benchmark) must
 // hold to render. Each call returns a new slice.
 func InputDirs() []string {
-	return []string{ModuleDir, SchemaDir, InstancesDir}
+	return append(ModuleDirs(), InstancesDir)
 }
 
 // InstanceDir is generated/<instance>, the folder of an instance's manifests, relative to

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // Header starts every generated file.
@@ -23,8 +24,9 @@ type Result struct {
 	// Files maps each file of generated/<instance>/ (slash-separated, relative to it) to
 	// its bytes, kustomization.yaml included.
 	Files map[string][]byte
-	// Model is the instance's model: hardware, namespaces, access, out-of-band Secrets.
-	Model Model
+	// Model is the instance's model: hardware, node roles, namespaces, access,
+	// out-of-band Secrets.
+	Model model.Model
 	// Sources says where each field of the instance's own CUE files is written.
 	Sources Sources
 }
@@ -50,8 +52,8 @@ func Instance(root, name string) (*Result, error) {
 }
 
 // assemble serialises the objects into files and sorts everything by path.
-func assemble(name string, model Model, objs []*unstructured.Unstructured) (*Result, error) {
-	res := &Result{Instance: name, Files: map[string][]byte{}, Model: model}
+func assemble(name string, m model.Model, objs []*unstructured.Unstructured) (*Result, error) {
+	res := &Result{Instance: name, Files: map[string][]byte{}, Model: m}
 	paths := make(map[*unstructured.Unstructured]string, len(objs))
 	for _, u := range objs {
 		p := manifest.ObjectPath(u)

@@ -288,3 +288,28 @@ func BenchmarkRenderAll(b *testing.B) {
 		})
 	}
 }
+
+// TestInstanceShapeErrors: an instance package that does not embed platform.#Platform, and
+// one whose instance.name is not its folder's, are refused with what to do.
+func TestInstanceShapeErrors(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	testrepo.WriteFile(t, root, "instances/bare/instance.cue", "package instance\n\ninstance: name: \"bare\"\n")
+	data, err := os.ReadFile(filepath.Join(root, "instances/pdac/instance.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testrepo.WriteFile(t, root, "instances/pdac-copy/instance.cue", string(data))
+	placeholders, err := os.ReadFile(filepath.Join(root, "instances/pdac/placeholders.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testrepo.WriteFile(t, root, "instances/pdac-copy/placeholders.cue", string(placeholders))
+	for name, want := range map[string]string{
+		"bare":      "instance bare: no objects: the instance package must embed platform.#Platform",
+		"pdac-copy": `instance pdac-copy: instances/pdac-copy sets instance.name "pdac"; the name must be the folder's`,
+	} {
+		if _, err := render.Instance(root, name); err == nil || err.Error() != want {
+			t.Errorf("render of %s: err = %v, want %q", name, err, want)
+		}
+	}
+}

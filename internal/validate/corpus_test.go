@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
 	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
@@ -197,7 +198,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 		if err != nil {
 			t.Fatalf("model.json: %v", err)
 		}
-		base.Model = render.Model{}
+		base.Model = model.Model{}
 		if err := json.Unmarshal(merged, &base.Model); err != nil {
 			t.Fatalf("model.json: %v", err)
 		}

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -91,7 +92,7 @@ func checkDatasetVolumes(c *checker) map[string]bool {
 				c.report(NotesDatasetsReadOnly, o, "", "/datasets volume has access mode %s; use ReadOnlyMany only", m)
 			}
 		}
-		if !contains(pv.Spec.MountOptions, "ro") {
+		if !slices.Contains(pv.Spec.MountOptions, "ro") {
 			c.report(NotesDatasetsReadOnly, o, "", "/datasets volume lacks mount option \"ro\"; add it")
 		}
 		if r := pv.Spec.ClaimRef; r != nil {

@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
@@ -18,7 +19,7 @@ type Instance struct {
 	// refused for writing a key twice, when the objects were read from files rather than
 	// rendered: each is an LSST-SCHEMA-001 finding at its file and line.
 	Duplicates []*manifest.DuplicateKeyError
-	Model      render.Model
+	Model      model.Model
 	Sources    render.Sources
 }
 

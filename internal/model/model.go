@@ -1,15 +1,24 @@
-package render
+package model
 
-// Model is an instance's model as the CUE gives it, for the checks that need more than the
-// objects: the hardware above all.
+import (
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Model is an instance's model, for the checks that need more than the objects: the
+// hardware and the node roles above all.
 type Model struct {
-	Instance   InstanceSpec                          `json:"instance"`
+	Instance   Instance                              `json:"instance"`
 	Namespaces map[string]Namespace                  `json:"namespaces"`
 	Secrets    map[string]map[string]OutOfBandSecret `json:"secrets"`
+	// Roles are the node roles by name (schema.#Roles).
+	Roles map[string]Role `json:"roles"`
 }
 
-// InstanceSpec mirrors schema.#Instance (the fields the checks use).
-type InstanceSpec struct {
+// Instance mirrors schema.#Instance (the fields the checks use), its site's facts filled in.
+type Instance struct {
 	Name           string          `json:"name"`
 	Description    string          `json:"description"`
 	Site           string          `json:"site"`
@@ -26,7 +35,7 @@ type InstanceSpec struct {
 	Storage        Storage         `json:"storage"`
 }
 
-// Node is one physical node claimed by the instance, with its role.
+// Node is one physical node claimed by the instance (schema.#Machine), with its role.
 type Node struct {
 	Name string `json:"name"`
 	Site string `json:"site"`
@@ -36,25 +45,25 @@ type Node struct {
 		CoresPerSocket int     `json:"coresPerSocket"`
 		ClockGHz       float64 `json:"clockGHz"`
 	} `json:"cpu"`
-	MemoryGB    int     `json:"memoryGB"`
-	Disks       []Disk  `json:"disks"`
-	NetworkGbps float64 `json:"networkGbps"`
-	Cores       int     `json:"cores"`
-	LocalDiskGB int     `json:"localDiskGB"`
+	MemoryGiB    int     `json:"memoryGiB"`
+	Disks        []Disk  `json:"disks"`
+	NetworkGbps  float64 `json:"networkGbps"`
+	Cores        int     `json:"cores"`
+	LocalDiskGiB int     `json:"localDiskGiB"`
 }
 
 // Disk is one kind of local disk in a node.
 type Disk struct {
-	Count  int    `json:"count"`
-	SizeGB int    `json:"sizeGB"`
-	Kind   string `json:"kind"`
+	Count   int    `json:"count"`
+	SizeGiB int    `json:"sizeGiB"`
+	Kind    string `json:"kind"`
 }
 
 // Reserve is what each node keeps for the system before pods.
 type Reserve struct {
-	CPUMillis    int `json:"cpuMillis"`
-	MemoryGB     int `json:"memoryGB"`
-	ImageCacheGB int `json:"imageCacheGB"`
+	CPUMillis     int `json:"cpuMillis"`
+	MemoryGiB     int `json:"memoryGiB"`
+	ImageCacheGiB int `json:"imageCacheGiB"`
 }
 
 // Aspects are the enabled aspects; a nil one is not enabled.
@@ -67,7 +76,7 @@ type Aspects struct {
 // API is the api aspect's model.
 type API struct {
 	Qserv struct {
-		DataGB   int      `json:"dataGB"`
+		DataGiB  int      `json:"dataGiB"`
 		OSAdmins []string `json:"osAdmins"`
 	} `json:"qserv"`
 }
@@ -77,7 +86,9 @@ type Notebook struct {
 	MaxUsers int `json:"maxUsers"`
 	User     struct {
 		CPUMillis int `json:"cpuMillis"`
-		MemoryGi  int `json:"memoryGi"`
+		MemoryGiB int `json:"memoryGiB"`
+		// NodeSelector selects the nodes user pods run on.
+		NodeSelector map[string]string `json:"nodeSelector"`
 	} `json:"user"`
 	Mounts map[string]bool `json:"mounts"`
 }
@@ -93,10 +104,10 @@ type Access struct {
 
 // Registry is the instance's local container registry.
 type Registry struct {
-	Host      string `json:"host"`
-	Node      string `json:"node"`
-	StorageGi int    `json:"storageGi"`
-	CacheGi   int    `json:"cacheGi"`
+	Host       string `json:"host"`
+	Node       string `json:"node"`
+	StorageGiB int    `json:"storageGiB"`
+	CacheGiB   int    `json:"cacheGiB"`
 }
 
 // UserMapping says where user pods' UIDs and GIDs come from.
@@ -131,4 +142,41 @@ type Namespace struct {
 type OutOfBandSecret struct {
 	Keys    []string `json:"keys"`
 	Purpose string   `json:"purpose"`
+}
+
+// Role mirrors schema.#NodeRole: what a node of the role carries and what a pod needs to
+// run on it.
+type Role struct {
+	Name string `json:"name"`
+	// DedicatedTo names the workload the role's nodes are reserved for ("" for none).
+	DedicatedTo string `json:"dedicatedTo,omitempty"`
+	// Labels are the labels every node of the role carries besides its hostname; a pod
+	// selects the role's nodes with them.
+	Labels map[string]string `json:"labels"`
+	// Taints are the taints every node of the role carries.
+	Taints []corev1.Taint `json:"taints"`
+	// Tolerations are what a pod needs to run on the role's nodes.
+	Tolerations []corev1.Toleration `json:"tolerations"`
+}
+
+// NodeLabels are the labels of node name of the instance: its role's and its hostname.
+func (m *Model) NodeLabels(name string) map[string]string {
+	labels := map[string]string{corev1.LabelHostname: name}
+	if n, ok := m.Instance.Nodes[name]; ok {
+		maps.Copy(labels, m.Roles[n.Role].Labels)
+	}
+	return labels
+}
+
+// RolesDedicatedTo lists the names of the roles whose nodes are reserved for workload,
+// sorted.
+func (m *Model) RolesDedicatedTo(workload string) []string {
+	var out []string
+	for name, r := range m.Roles {
+		if r.DedicatedTo == workload {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

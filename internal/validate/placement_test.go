@@ -7,10 +7,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// TestEligible: node selection by labels, required node affinity and taints.
+// TestEligible: node selection by labels, required node affinity and taints, on nodes
+// that carry the labels and taints of the model's roles.
 func TestEligible(t *testing.T) {
-	general := &node{name: "n1", role: "general", labels: map[string]string{LabelRole: "general", corev1.LabelHostname: "n1", "rack": "7"}}
-	qserv := &node{name: "n2", role: "qserv-worker", labels: map[string]string{LabelRole: "qserv-worker", corev1.LabelHostname: "n2"}, taints: taintsFor("qserv-worker")}
+	roles := realInstances(t)[0].Model.Roles
+	const LabelRole = "lsst.org/role"
+	general := &node{name: "n1", role: "general", labels: map[string]string{LabelRole: "general", corev1.LabelHostname: "n1", "rack": "7"}, taints: roles["general"].Taints}
+	qserv := &node{name: "n2", role: "qserv-worker", labels: map[string]string{LabelRole: "qserv-worker", corev1.LabelHostname: "n2"}, taints: roles["qserv-worker"].Taints}
+	if len(qserv.taints) == 0 || len(general.taints) != 0 {
+		t.Fatalf("roles from the model: qserv-worker taints %v, general taints %v; want qserv tainted, general not", qserv.taints, general.taints)
+	}
 	affinity := func(reqs ...corev1.NodeSelectorRequirement) *corev1.Affinity {
 		return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: reqs}}}}}
@@ -18,7 +24,7 @@ func TestEligible(t *testing.T) {
 	req := func(key string, op corev1.NodeSelectorOperator, vals ...string) corev1.NodeSelectorRequirement {
 		return corev1.NodeSelectorRequirement{Key: key, Operator: op, Values: vals}
 	}
-	tolerateQserv := []corev1.Toleration{{Key: TaintDedicated, Operator: corev1.TolerationOpEqual, Value: "qserv", Effect: corev1.TaintEffectNoSchedule}}
+	tolerateQserv := roles["qserv-worker"].Tolerations
 	tests := []struct {
 		name string
 		spec corev1.PodSpec
@@ -56,7 +62,8 @@ func TestEligible(t *testing.T) {
 	}
 }
 
-// TestNodesFromModel: allocatable is the hardware minus the reserve; taints follow roles.
+// TestNodesFromModel: allocatable is the hardware minus the reserve; labels and taints
+// follow the roles of the model.
 func TestNodesFromModel(t *testing.T) {
 	in := realInstances(t)
 	var pdac *Instance
@@ -69,19 +76,30 @@ func TestNodesFromModel(t *testing.T) {
 	type row struct {
 		Name, Role       string
 		CPUMilli, MemGiB int64
-		DiskGB           int64
-		Tainted          bool
+		DiskGiB          int64
+		Labels           map[string]string
+		Taints           []corev1.Taint
 	}
 	var got []row
 	for _, n := range nodes[:3] {
-		got = append(got, row{n.name, n.role, n.cpuMilli, n.mem / gib, n.localDiskB / 1e9, len(n.taints) > 0})
+		got = append(got, row{n.name, n.role, n.cpuMilli, n.mem / gib, n.localDisk / gib, n.labels, n.taints})
+	}
+	// 32 cores less 2 reserved; 192 GiB less 8; 2 × 1117 GiB of disk less a 200 GiB image cache.
+	dedicated := func(to string) []corev1.Taint {
+		return []corev1.Taint{{Key: "lsst.org/dedicated", Value: to, Effect: corev1.TaintEffectNoSchedule}}
+	}
+	labels := func(n, role string) map[string]string {
+		return map[string]string{"lsst.org/role": role, corev1.LabelHostname: n}
 	}
 	want := []row{
-		{"lsst-kub001", "registry", 30000, 184, 2200, true},
-		{"lsst-kub002", "qserv-czar", 30000, 184, 2200, true},
-		{"lsst-kub003", "qserv-worker", 30000, 184, 2200, true},
+		{"lsst-kub001", "registry", 30000, 184, 2034, labels("lsst-kub001", "registry"), dedicated("registry")},
+		{"lsst-kub002", "qserv-czar", 30000, 184, 2034, labels("lsst-kub002", "qserv-czar"), dedicated("qserv")},
+		{"lsst-kub003", "qserv-worker", 30000, 184, 2034, labels("lsst-kub003", "qserv-worker"), dedicated("qserv")},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("nodes (-want +got):\n%s", diff)
+	}
+	if general := nodes[len(nodes)-1]; general.role != "general" || len(general.taints) != 0 {
+		t.Errorf("last pdac node %s: role %s, taints %v; want an untainted general node", general.name, general.role, general.taints)
 	}
 }
