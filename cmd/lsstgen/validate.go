@@ -25,7 +25,7 @@ func newValidateCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
 		Short: "Run every rule on the rendered instances (all by default)",
 		Long: `validate renders the instances in memory and runs every rule on their objects and
 models: schema, references, security, capacity and placement, and the planning notes' own
-rules (README.md lists them). Every instance is rendered, so that the cross-instance
+rules (docs/rules.md lists them). Every instance is rendered, so that the cross-instance
 rules see them all; findings are printed for the named instances only.
 
 --format text prints one finding a line, json an array of findings, github GitHub Actions
