@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
-	"github.com/spf13/pflag"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/cli/ from the commands' help")
@@ -46,26 +45,21 @@ func writeCLIDocs(dir string) error {
 // documentCPUDefaults makes the reference say "one per CPU" for the -j/--jobs flags,
 // whose default is this machine's CPU count, instead of that count.
 func documentCPUDefaults(c *cobra.Command) error {
-	var err error
-	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Name != "jobs" {
-			return
-		}
+	if f := c.Flags().Lookup("jobs"); f != nil {
 		if f.DefValue != strconv.Itoa(runtime.GOMAXPROCS(0)) {
-			err = fmt.Errorf("%s --jobs defaults to %s, not the CPU count: document it as it is", c.CommandPath(), f.DefValue)
-			return
+			return fmt.Errorf("%s --jobs defaults to %s, not the CPU count: document it as it is", c.CommandPath(), f.DefValue)
 		}
 		f.DefValue = "0" // pflag prints no default for a zero value
 		if !strings.Contains(f.Usage, "one per CPU") {
 			f.Usage += " (default: one per CPU)"
 		}
-	})
+	}
 	for _, sub := range c.Commands() {
-		if err == nil {
-			err = documentCPUDefaults(sub)
+		if err := documentCPUDefaults(sub); err != nil {
+			return err
 		}
 	}
-	return err
+	return nil
 }
 
 // compareTrees lists how the files of dir differ from want's: missing, extra and changed
