@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, .ci/run, .github/workflows/ci.yaml): builds the
 # real control plane the cluster tests need, checks formatting, vet and the CUE, proves
-# generated/ current and valid, runs every test with the cluster tests required, then
-# fuzzes each target for a short fixed time.
+# generated/ current and valid, runs every test with the cluster tests required (among them
+# the checks that docs/rules.md's table and the reference in docs/cli/ are current, and that
+# the docs' links resolve), then fuzzes each target for a short fixed time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -25,9 +25,20 @@ func newClusterCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 		Use:   "cluster",
 		Short: "Run a local etcd and kube-apiserver for trying sync and kubectl by hand",
 		Long: `cluster starts the test control plane (etcd and kube-apiserver ` + testcluster.Version + `, built by
-` + testcluster.BuildCommand + `) on free loopback ports, writes an admin kubeconfig and waits. Ctrl-C stops
-it and removes its data and the kubeconfig. There are no nodes and no controllers: objects
-are stored and validated, nothing runs.`,
+` + testcluster.BuildCommand + `) on free loopback ports, writes an admin kubeconfig (to --kubeconfig-out, or
+.cache/dev-cluster/kubeconfig in the repository) and waits. Ctrl-C stops it and removes
+its data and the kubeconfig. There are no nodes and no controllers: objects are stored,
+validated and authorized as on a real cluster, but no pod runs. The built-in admin, edit
+and view roles are aggregated once at start, as kube-controller-manager would do.
+
+Exit status: 0 when stopped by Ctrl-C, 1 when the binaries are missing or the control
+plane does not start.`,
+		Example: `  go run ./cmd/lsstgen-dev cluster
+
+  # in another shell
+  export KUBECONFIG=$PWD/.cache/dev-cluster/kubeconfig
+  lsstgen sync --instance pdac --once
+  lsstgen diff --instance pdac`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root, err := g.root()

@@ -43,8 +43,24 @@ func (g *globalFlags) root() (string, error) {
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	g := &globalFlags{}
 	root := &cobra.Command{
-		Use:           "lsstgen",
-		Short:         "Compile, check and sync the LSST Data Facility's Kubernetes platform",
+		Use:   "lsstgen",
+		Short: "Compile, check and sync the LSST Data Facility's Kubernetes platform",
+		Long: `lsstgen compiles the LSST Data Facility's CUE model of the Rubin Science Platform into
+Kubernetes manifests committed under generated/, checks them, shows what a change does, and
+keeps clusters in step with them.
+
+Every command finds the repository root upward from the working directory, or from -C DIR,
+and prints an error once, on stderr, prefixed "lsstgen:".
+
+Exit status: 0 on success, 1 on an error (a stale generated/ and an error finding
+included), 2 from diff when a sync would change something.`,
+		Example: `  # after editing an instance: render, check the rules, see what changes
+  lsstgen render
+  lsstgen validate
+  lsstgen plan --base origin/main
+
+  # from outside the repository
+  lsstgen -C ~/src/lsstgen check`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -24,13 +24,27 @@ func newValidateCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 		Use:   "validate [INSTANCE...]",
 		Short: "Run every rule on the rendered instances (all by default)",
 		Long: `validate renders the instances in memory and runs every rule on their objects and
-models: schema, references, security, capacity and placement, and the planning notes' own
-rules (README.md lists them). Every instance is rendered, so that the cross-instance
-rules see them all; findings are printed for the named instances only.
+models (hardware, namespaces, access, out-of-band Secrets): schema, references, security,
+capacity and placement, and the planning notes' own rules; docs/rules.md lists them and
+what they assume. Every instance is rendered, so that the cross-instance rules see them
+all; findings are printed for the named INSTANCEs only (all by default).
 
---format text prints one finding a line, json an array of findings, github GitHub Actions
-annotations on the CUE line that caused each finding. It exits with status 1 when there is
-an error finding.`,
+A finding carries the rule id, its severity, the instance, the object
+(Kind/namespace/name), a message that says what to change and, where it can be traced,
+the CUE position that caused it.
+
+--format text prints one finding a line and a count, json an array of findings, github
+GitHub Actions annotations on the CUE line that caused each finding.
+
+Exit status: 0 when there is no error finding (warnings do not count), 1 when there is
+one, or on an error.`,
+		Example: `  lsstgen validate
+
+  # one instance's findings, as JSON
+  lsstgen validate pdac --format json
+
+  # in a GitHub workflow: annotations on the pull request's CUE lines
+  lsstgen validate --format github`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			print, err := findingPrinter(f.format)
 			if err != nil {

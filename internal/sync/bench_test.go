@@ -64,7 +64,7 @@ func largestInstance(b *testing.B) (string, string, *Source) {
 //
 //	LSSTGEN_REQUIRE_CLUSTER=1 go test -run '^$' -bench Sync -benchtime 2x ./internal/sync
 //
-// README.md's Performance section holds the last figures.
+// docs/performance.md holds the last figures.
 func BenchmarkSync(b *testing.B) {
 	bin := testcluster.NeedBinaries(b)
 	instance, dir, src := largestInstance(b)

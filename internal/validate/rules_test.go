@@ -13,9 +13,10 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
-var update = flag.Bool("update", false, "rewrite the rules table of README.md")
+var update = flag.Bool("update", false, "rewrite the rules table of docs/rules.md")
 
-const rulesDoc = "../../README.md"
+// rulesDoc is the page that lists the rules, between the rules:begin and rules:end markers.
+const rulesDoc = "../../docs/rules.md"
 
 // rulesTable is the Markdown table of Rules.
 func rulesTable() string {
@@ -27,7 +28,7 @@ func rulesTable() string {
 	return b.String()
 }
 
-// TestRulesDoc: README.md's rules table is Rules (go test -run TestRulesDoc -update rewrites it).
+// TestRulesDoc: docs/rules.md's rules table is Rules (go test -run TestRulesDoc -update rewrites it).
 func TestRulesDoc(t *testing.T) {
 	b, err := os.ReadFile(rulesDoc)
 	if err != nil {
