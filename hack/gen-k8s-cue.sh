@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates cue.mod/gen/k8s.io/...: the Kubernetes API definitions the schema's templates
+# Regenerates cue.mod/gen/k8s.io/...: the Kubernetes API definitions the templates of platform/
 # are typed against, from the k8s.io/api and k8s.io/apimachinery versions in go.mod.
 #
 # `cue get go` (cuelang.org/go v0.17.1) turns every embedded Go struct into a named field:

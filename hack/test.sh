@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README.md, .ci/run, .github/workflows/ci.yaml): builds the
 # real control plane and KWOK the cluster tests need, checks formatting, vet and the CUE,
-# proves generated/ current and valid, runs every test with the cluster tests required,
-# then fuzzes each target for a short fixed time.
+# proves generated/ current and valid, runs every test with the cluster tests required (among
+# them the checks that docs/rules.md's table and the reference in docs/cli/ are current, and
+# that the docs' links resolve), then fuzzes each target for a short fixed time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +22,9 @@ if [[ -n "$unformatted" ]]; then
 fi
 go vet ./...
 
-step "cue vet of schema/ and instances/ with the standard CUE tool"
-go tool cue vet ./schema/
-go tool cue vet -c ./instances/...
+step "cue vet of schema/, platform/, sites/ and instances/ with the standard CUE tool"
+go tool cue vet ./schema/ ./platform/
+go tool cue vet -c ./sites/ ./instances/...
 
 step "generated/ is current (lsstgen check), and valid (lsstgen validate)"
 go build -o .bin/lsstgen ./cmd/lsstgen
@@ -39,6 +40,8 @@ fi
 
 step "go test"
 go test -count=1 -timeout 30m ./...
+# The test hooks compiled only into test builds (internal/sync/testhooks_env.go).
+go test -count=1 -tags lsstgen_testhooks -run '^TestPauseAt$' ./internal/sync
 
 step "fuzzing, a short fixed time per target"
 for target in FuzzManifest FuzzInstance; do

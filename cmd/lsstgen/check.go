@@ -10,7 +10,7 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
-func newCheckCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+func newCheckCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check",
 		Short: "Render every instance in memory and compare with the committed generated/",
@@ -19,7 +19,12 @@ generated/ file by file: a file the render makes that generated/ lacks is missin
 (or instance folder) of generated/ the render does not make is extra, and a file whose
 contents differ is changed, shown with a field-by-field diff (-generated +rendered).
 
-It exits with status 1 when anything is stale: run lsstgen render and commit generated/.`,
+Exit status: 0 when generated/ is current, 1 when anything is stale (run lsstgen render
+and commit generated/) or an instance does not render.`,
+		Example: `  lsstgen check
+
+  # in CI, after checking out the pull request
+  go run ./cmd/lsstgen check`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, err := g.root()

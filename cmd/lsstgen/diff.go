@@ -8,16 +8,23 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newDiffCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+func newDiffCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	f := &syncFlags{}
 	cmd := &cobra.Command{
 		Use:   "diff --instance NAME [--repo PATH|URL] [--revision REF]",
 		Short: "Print what a sync would change in the cluster; exit 2 when it would change something",
-		Long: `diff runs a sync cycle as a dry run: every object of generated/<instance>/ at the commit is
+		Long: `diff runs a sync cycle as a dry run: every object of ` + "`generated/<instance>/`" + ` at the commit is
 dry-run applied and compared with the cluster, and the prune is worked out, but nothing is
 written. It prints one line per object that would be created, configured, deleted or left
 in place (a configured one with the fields that differ, as .path: cluster -> git, a Secret's
-values masked), and exits 2 when anything would change, 0 when nothing would, 1 on an error.`,
+values masked). It reports every prune: sync's --max-prune-share does not apply here.
+
+Exit status: 0 when nothing would change, 2 when anything would, 1 on an error.`,
+		Example: `  # what a sync of main would change in the cluster of the current kubeconfig
+  lsstgen diff --instance pdac --revision main
+
+  # in a script: act only when the cluster differs from git
+  if ! lsstgen diff --instance pdac --revision main; then …; fi`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.dryRun = true

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // exitError carries a specific exit status up to main (for example 2 from `diff` when there
@@ -26,25 +26,41 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
-// globalOptions are the flags every command shares.
-type globalOptions struct {
+// globalFlags are the flags every command shares.
+type globalFlags struct {
 	chdir string
 }
 
 // root returns the repository root from -C or the working directory.
-func (g *globalOptions) root() (string, error) {
+func (g *globalFlags) root() (string, error) {
 	dir := g.chdir
 	if dir == "" {
 		dir = "."
 	}
-	return repo.FindRoot(dir)
+	return manifest.FindRoot(dir)
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	g := &globalOptions{}
+	g := &globalFlags{}
 	root := &cobra.Command{
-		Use:           "lsstgen",
-		Short:         "Compile, check and sync the LSST Data Facility's Kubernetes platform",
+		Use:   "lsstgen",
+		Short: "Compile, check and sync the LSST Data Facility's Kubernetes platform",
+		Long: `lsstgen compiles the LSST Data Facility's CUE model of the Rubin Science Platform into
+Kubernetes manifests committed under generated/, checks them, shows what a change does, and
+keeps clusters in step with them.
+
+Every command finds the repository root upward from the working directory, or from -C DIR,
+and prints an error once, on stderr, prefixed "lsstgen:".
+
+Exit status: 0 on success, 1 on an error (a stale generated/ and an error finding
+included), 2 from diff when a sync would change something.`,
+		Example: `  # after editing an instance: render, check the rules, see what changes
+  lsstgen render
+  lsstgen validate
+  lsstgen plan --base origin/main
+
+  # from outside the repository
+  lsstgen -C ~/src/lsstgen check`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -58,13 +74,12 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 // commands lists every subcommand; each lives in its own file.
-func commands(g *globalOptions, stdout, stderr io.Writer) []*cobra.Command {
+func commands(g *globalFlags, stdout, stderr io.Writer) []*cobra.Command {
 	return []*cobra.Command{
 		newRenderCmd(g, stdout),
 		newCheckCmd(g, stdout),
 		newValidateCmd(g, stdout),
 		newPlanCmd(g, stdout),
-		newDevClusterCmd(g, stdout),
 		newSyncCmd(g, stdout),
 		newDiffCmd(g, stdout),
 	}

@@ -55,7 +55,19 @@ func TestRenderErrors(t *testing.T) {
 	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
-		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, "schema/instance.cue:64:", "instances/pdac/instance.cue:98:14"},
+		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, "schema/instance.cue:91:", "instances/pdac/instance.cue:91:14"},
+	}, {
+		name: "unknown site",
+		old:  `site:        "ncsa"`, new: `site:        "mars"`,
+		want: []string{`instance.site: conflicting values "ncsa" and "mars"`, `instance.site: conflicting values "la-serena" and "mars"`, "instances/pdac/instance.cue:12:15"},
+	}, {
+		name: "site fact written in the instance",
+		file: "package instance\n\ninstance: logging: elk: host: \"elk.example\"\n",
+		want: []string{`instance.logging.elk.host: conflicting values "elk.ncsa.example" and "elk.example"`, "sites/ncsa.cue:", "instances/pdac/zz_case.cue:3:31"},
+	}, {
+		name: "resources in the wrong unit",
+		file: "package instance\n\ninstance: aspects: portal: suit: resources: memory: \"512Mi\"\n",
+		want: []string{"instance.aspects.portal.suit.resources.memory: field not allowed", "instances/pdac/zz_case.cue:3:45"},
 	}, {
 		name: "unknown instance",
 		args: []string{"render", "pdca"},

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/sync"
 )
 
@@ -41,29 +42,47 @@ type syncFlags struct {
 	metricsAddr  string
 }
 
-func newSyncCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
+func newSyncCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
 	f := &syncFlags{}
 	cmd := &cobra.Command{
 		Use:   "sync --instance NAME [--repo PATH|URL] [--revision REF] [--once] [--interval D] [--dry-run]",
 		Short: "Server-side apply an instance's committed manifests to a cluster, and keep it there",
-		Long: `sync resolves REF in the git repository to a commit, reads generated/<instance>/ at that
-commit (never the working tree) and server-side applies it as field manager ` + sync.FieldManager + `:
-Namespaces, CRDs and cluster roles first, then classes, then the rest; objects that do not
-differ from the cluster are not written. What it applied is recorded in the ConfigMap
-` + sync.InventoryName("<instance>") + ` in --namespace, with the commit. Objects that left git are
-pruned after a successful apply, unless annotated ` + sync.AnnotationPrune + `=` + sync.PruneDisabled + `, a Namespace,
-PersistentVolume or PersistentVolumeClaim not annotated ` + sync.AnnotationPrune + `=` + sync.PruneAllowed + ` by the instance's
-model (see --prune-protected-kinds), or more than --max-prune-share of the inventory (see
---force-prune).
+		Long: `sync resolves REF in the git repository to a commit, reads ` + "`generated/<instance>/`" + ` at that
+commit (never the working tree, never CUE) and server-side applies it as field manager
+` + sync.FieldManager + `: Namespaces, CRDs and cluster roles first, then classes, then the rest; objects
+that do not differ from the cluster are not written. What it applied is recorded in the
+ConfigMap ` + "`" + sync.InventoryName("<instance>") + "`" + ` in --namespace, with the commit. Objects that
+left git are pruned after a successful apply, unless annotated
+` + manifest.AnnotationPrune + `=` + manifest.PruneDisabled + `, a Namespace, PersistentVolume or PersistentVolumeClaim not
+annotated ` + manifest.AnnotationPrune + `=` + manifest.PruneAllowed + ` by the instance's model (see --prune-protected-kinds),
+or more than --max-prune-share of the inventory (see --force-prune). An object whose fields
+another apply manager owns is skipped and fails the cycle, unless annotated
+` + manifest.AnnotationForce + `=` + manifest.ForceEnabled + ` in git.
 
 After apply and prune it waits up to --health-timeout for the commit's objects to be ready
 (a Deployment rolled out, …) and fails the cycle when they are not.
 
-With --once it runs one cycle and exits non-zero if it failed; otherwise it runs a cycle
-every --interval, which also restores objects changed by hand, until stopped, and only
-while it holds the instance's Lease (--leader-elect). A failed cycle is retried sooner,
-with backoff. Logs are JSON
-on stdout: a line per cycle and per changed object.`,
+--repo is a local path (default: the repository lsstgen runs in) or a URL, cloned bare
+into --cache-dir and fetched at each cycle; --revision is a branch, tag or commit.
+
+With --once it runs one cycle; otherwise it runs a cycle every --interval, which also
+restores objects changed by hand, until stopped, and only while it holds the instance's
+Lease (--leader-elect); on SIGTERM it releases the Lease. A failed cycle is retried sooner,
+with backoff. Logs are JSON on stdout: a line per cycle and per changed object.
+--metrics-addr serves Prometheus metrics, /healthz and /readyz. docs/sync.md tells the
+cycle, the logs and the metrics in full.
+
+Exit status: with --once, 0 when the cycle succeeded and 1 when it failed; without it, 0
+when stopped by a signal and 1 on an error that ends the loop.`,
+		Example: `  # one cycle, for CI or cron
+  lsstgen sync --instance pdac --repo /srv/lsstgen --revision main --once --kubeconfig ~/.kube/pdac
+
+  # what would change, without changing anything
+  lsstgen sync --instance pdac --revision main --once --dry-run
+
+  # the loop: a cycle every minute, which also puts back hand edits, run only by the
+  # replica holding the Lease lsstgen-system/lsstgen-sync-pdac
+  lsstgen sync --instance pdac --repo https://github.com/lsst-dm/lsstgen.git --revision main --interval 1m --metrics-addr :9090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, src, err := f.syncer(g, stdout)
@@ -123,7 +142,7 @@ func (f *syncFlags) addSourceFlags(cmd *cobra.Command) {
 }
 
 // syncer builds the Syncer and Source the flags describe; logs go to logOut.
-func (f *syncFlags) syncer(g *globalOptions, logOut io.Writer) (*sync.Syncer, *sync.Source, error) {
+func (f *syncFlags) syncer(g *globalFlags, logOut io.Writer) (*sync.Syncer, *sync.Source, error) {
 	repoPath := f.repo
 	if repoPath == "" {
 		root, err := g.root()

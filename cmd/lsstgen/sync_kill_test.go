@@ -37,7 +37,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lsstgenBinary returns the path of lsstgen built from this package with go build.
+// lsstgenBinary returns the path of lsstgen built from this package with go build, with
+// the test hooks compiled in.
 func lsstgenBinary(t *testing.T) string {
 	t.Helper()
 	built.once.Do(func() {
@@ -47,7 +48,8 @@ func lsstgenBinary(t *testing.T) string {
 		built.path = filepath.Join(built.dir, "lsstgen")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", built.path, ".").CombinedOutput()
+		// The test hooks (sync.EnvPauseBeforeInventoryCommit) exist only in a test build.
+		out, err := exec.CommandContext(ctx, "go", "build", "-tags", sync.TestHooksTag, "-o", built.path, ".").CombinedOutput()
 		if err != nil {
 			built.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -3,10 +3,11 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/sync"
 )
 
 // TestModelAllowsPruneOfProtectedKinds renders pdac with instance.sync.prune allowing
@@ -15,17 +16,10 @@ import (
 func TestModelAllowsPruneOfProtectedKinds(t *testing.T) {
 	root := filepath.Join("..", "..")
 	tmp := t.TempDir()
-	for _, p := range []string{"cue.mod", "schema", filepath.Join("instances", "pdac")} {
+	for _, p := range slices.Concat(manifest.ModuleDirs(), []string{filepath.Join("instances", "pdac")}) {
 		if err := os.CopyFS(filepath.Join(tmp, p), os.DirFS(filepath.Join(root, p))); err != nil {
 			t.Fatal(err)
 		}
-	}
-	placeholders, err := os.ReadFile(filepath.Join(root, "instances", "placeholders.cue"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "instances", "placeholders.cue"), placeholders, 0o644); err != nil {
-		t.Fatal(err)
 	}
 	allow := "package instance\n\ninstance: sync: prune: {namespaces: true, persistentVolumeClaims: true}\n"
 	if err := os.WriteFile(filepath.Join(tmp, "instances", "pdac", "prune.cue"), []byte(allow), 0o644); err != nil {
@@ -38,14 +32,14 @@ func TestModelAllowsPruneOfProtectedKinds(t *testing.T) {
 	allowed := map[string]bool{"Namespace": true, "PersistentVolumeClaim": true}
 	n := map[string]int{}
 	for _, o := range res.Objects {
-		got := o.GetAnnotations()[sync.AnnotationPrune]
+		got := o.GetAnnotations()[manifest.AnnotationPrune]
 		if allowed[o.GetKind()] {
 			n[o.GetKind()]++
-			if got != sync.PruneAllowed {
-				t.Errorf("%s: annotation %s=%q, want %q", render.ObjectID(o), sync.AnnotationPrune, got, sync.PruneAllowed)
+			if got != manifest.PruneAllowed {
+				t.Errorf("%s: annotation %s=%q, want %q", manifest.ObjectID(o), manifest.AnnotationPrune, got, manifest.PruneAllowed)
 			}
 		} else if got != "" {
-			t.Errorf("%s: annotated %s=%q, which the model does not allow", render.ObjectID(o), sync.AnnotationPrune, got)
+			t.Errorf("%s: annotated %s=%q, which the model does not allow", manifest.ObjectID(o), manifest.AnnotationPrune, got)
 		}
 	}
 	if n["Namespace"] == 0 || n["PersistentVolumeClaim"] == 0 {
@@ -59,8 +53,8 @@ func TestModelAllowsPruneOfProtectedKinds(t *testing.T) {
 	kinds := map[string]bool{}
 	for _, o := range committed.Objects {
 		kinds[o.GetKind()] = true
-		if v, ok := o.GetAnnotations()[sync.AnnotationPrune]; ok {
-			t.Errorf("%s in the committed pdac: annotated %s=%q, but pdac allows no prune", render.ObjectID(o), sync.AnnotationPrune, v)
+		if v, ok := o.GetAnnotations()[manifest.AnnotationPrune]; ok {
+			t.Errorf("%s in the committed pdac: annotated %s=%q, but pdac allows no prune", manifest.ObjectID(o), manifest.AnnotationPrune, v)
 		}
 	}
 	if !kinds["PersistentVolume"] {

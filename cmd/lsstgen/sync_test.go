@@ -169,7 +169,7 @@ func TestSyncAndDiffCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, out, errOut := runCmd(t, diff...)
-		if code != 2 || !strings.Contains(out, `configured ConfigMap/cli-ns/a: .data.k: "edited" -> "v"`) {
+		if code != 2 || !strings.Contains(out, `configured ConfigMap/cli-ns/a: data.k: "edited" → "v"`) {
 			t.Errorf("exit %d, stdout %q, stderr %q; want 2 and the field", code, out, errOut)
 		}
 		if code, _, errOut := runCmd(t, syncOnce...); code != 0 {

@@ -13,26 +13,40 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/validate"
 )
 
-// validateOptions are validate's flags.
-type validateOptions struct {
+// validateFlags are validate's flags.
+type validateFlags struct {
 	format string
 }
 
-func newValidateCmd(g *globalOptions, stdout io.Writer) *cobra.Command {
-	o := &validateOptions{format: "text"}
+func newValidateCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
+	f := &validateFlags{format: "text"}
 	cmd := &cobra.Command{
 		Use:   "validate [INSTANCE...]",
 		Short: "Run every rule on the rendered instances (all by default)",
 		Long: `validate renders the instances in memory and runs every rule on their objects and
-models: schema, references, security, capacity and placement, and the planning notes' own
-rules (README.md lists them). Every instance is rendered, so that the cross-instance
-rules see them all; findings are printed for the named instances only.
+models (hardware, namespaces, access, out-of-band Secrets): schema, references, security,
+capacity and placement, and the planning notes' own rules; docs/rules.md lists them and
+what they assume. Every instance is rendered, so that the cross-instance rules see them
+all; findings are printed for the named INSTANCEs only (all by default).
 
---format text prints one finding a line, json an array of findings, github GitHub Actions
-annotations on the CUE line that caused each finding. It exits with status 1 when there is
-an error finding.`,
+A finding carries the rule id, its severity, the instance, the object
+(Kind/namespace/name), a message that says what to change and, where it can be traced,
+the CUE position that caused it.
+
+--format text prints one finding a line and a count, json an array of findings, github
+GitHub Actions annotations on the CUE line that caused each finding.
+
+Exit status: 0 when there is no error finding (warnings do not count), 1 when there is
+one, or on an error.`,
+		Example: `  lsstgen validate
+
+  # one instance's findings, as JSON
+  lsstgen validate pdac --format json
+
+  # in a GitHub workflow: annotations on the pull request's CUE lines
+  lsstgen validate --format github`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			print, err := findingPrinter(o.format)
+			print, err := findingPrinter(f.format)
 			if err != nil {
 				return err
 			}
@@ -61,13 +75,13 @@ an error finding.`,
 			if err := print(stdout, findings); err != nil {
 				return err
 			}
-			if n := countErrors(findings); n > 0 {
+			if n := validate.ErrorCount(findings); n > 0 {
 				return fmt.Errorf("validate: %d error findings", n)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.format, "format", o.format, "output `FORMAT`: text, json or github")
+	cmd.Flags().StringVar(&f.format, "format", f.format, "output `FORMAT`: text, json or github")
 	return cmd
 }
 
@@ -86,16 +100,6 @@ func filterInstances(fs []validate.Finding, names []string) []validate.Finding {
 		}
 	}
 	return out
-}
-
-func countErrors(fs []validate.Finding) int {
-	n := 0
-	for _, f := range fs {
-		if f.Severity == validate.Error {
-			n++
-		}
-	}
-	return n
 }
 
 type printer func(w io.Writer, fs []validate.Finding) error
@@ -118,7 +122,7 @@ func printText(w io.Writer, fs []validate.Finding) error {
 			return err
 		}
 	}
-	errs := countErrors(fs)
+	errs := validate.ErrorCount(fs)
 	_, err := fmt.Fprintf(w, "%d errors, %d warnings\n", errs, len(fs)-errs)
 	return err
 }

@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/synth"
 )
 
@@ -32,7 +32,7 @@ func main() {
 	sizes := flag.String("sizes", "5,50,200", "numbers of synthetic instances")
 	jobs := flag.Int("j", 0, "render concurrency (0: one per CPU)")
 	flag.Parse()
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		fail(err)
 	}

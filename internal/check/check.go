@@ -9,11 +9,10 @@ import (
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
 // Change is how a committed file differs from the fresh render.
@@ -44,7 +43,7 @@ type Stale struct {
 
 // String names the stale file and what is wrong with it, with its diff indented below.
 func (s Stale) String() string {
-	where := filepath.ToSlash(filepath.Join(repo.GeneratedDir, s.Instance, s.Path))
+	where := filepath.ToSlash(filepath.Join(manifest.GeneratedDir, s.Instance, s.Path))
 	if s.Path == "" {
 		where += "/"
 	}
@@ -62,7 +61,7 @@ func (s Stale) String() string {
 // set (every instance was rendered), folders of generated/ that no instance renders are
 // reported as extra too. The report is sorted by instance and path.
 func Compare(root string, results []*render.Result, all bool) ([]Stale, error) {
-	gen := filepath.Join(root, repo.GeneratedDir)
+	gen := filepath.Join(root, manifest.GeneratedDir)
 	var out []Stale
 	rendered := map[string]bool{}
 	for _, r := range results {
@@ -125,15 +124,11 @@ func compareInstance(dir string, r *render.Result) ([]Stale, error) {
 
 // objectID is the Kind/namespace/name of the one object a file holds, or "".
 func objectID(b []byte) string {
-	var m map[string]any
-	if err := yaml.Unmarshal(b, &m); err != nil || m == nil {
+	objs, err := manifest.Decode("", b)
+	if err != nil || len(objs) != 1 {
 		return ""
 	}
-	u := &unstructured.Unstructured{Object: m}
-	if u.GetKind() == "" || u.GetName() == "" {
-		return ""
-	}
-	return render.ObjectID(u)
+	return objs[0].ID()
 }
 
 // Diff shows how got (committed) differs from want (rendered), "(-generated +rendered)":

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
 // row is what a test compares of a Stale: everything but the diff's exact text.
@@ -28,7 +28,7 @@ func rows(ss []Stale, diffHas string) []row {
 }
 
 func TestCompare(t *testing.T) {
-	src, err := repo.FindRoot(".")
+	src, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +82,10 @@ func TestCompare(t *testing.T) {
 		{
 			name: "stale kustomization",
 			mutate: func(t *testing.T, gen string) {
-				edit(t, filepath.Join(gen, "pdac", render.KustomizationFile), "- "+firefly+"\n", "")
+				edit(t, filepath.Join(gen, "pdac", manifest.KustomizationFile), "- "+firefly+"\n", "")
 			},
 			diffHas: firefly,
-			want:    []row{{"pdac", render.KustomizationFile, "", Changed, true}},
+			want:    []row{{"pdac", manifest.KustomizationFile, "", Changed, true}},
 		},
 		{
 			name: "instance folder nobody renders",
@@ -104,8 +104,8 @@ func TestCompare(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			gen := filepath.Join(root, repo.GeneratedDir)
-			copyTree(t, filepath.Join(src, repo.GeneratedDir, "pdac"), filepath.Join(gen, "pdac"))
+			gen := filepath.Join(root, manifest.GeneratedDir)
+			must(t, os.CopyFS(filepath.Join(gen, "pdac"), os.DirFS(filepath.Join(src, manifest.GeneratedDir, "pdac"))))
 			tc.mutate(t, gen)
 			got, err := Compare(root, results, true)
 			if err != nil {
@@ -136,7 +136,7 @@ func TestCompare(t *testing.T) {
 // TestCompareUnreadable: a generated/ that cannot be read is an error, not "current".
 func TestCompareUnreadable(t *testing.T) {
 	root := t.TempDir()
-	gen := filepath.Join(root, repo.GeneratedDir)
+	gen := filepath.Join(root, manifest.GeneratedDir)
 	must(t, os.MkdirAll(gen, 0o755))
 	// generated/pdac is a file where a folder is due.
 	must(t, os.WriteFile(filepath.Join(gen, "pdac"), []byte("x"), 0o644))
@@ -179,22 +179,4 @@ func edit(t *testing.T, file, old, repl string) {
 		t.Fatalf("%s does not hold %q", file, old)
 	}
 	must(t, os.WriteFile(file, []byte(strings.Replace(string(b), old, repl, 1)), 0o644))
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	must(t, filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	}))
 }

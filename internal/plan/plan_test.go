@@ -39,7 +39,7 @@ func edit(t *testing.T, root, rel, old, new string) {
 func TestPlanShowsFieldChanges(t *testing.T) {
 	root := gitRepo(t, "pdac", "commissioning")
 	edit(t, root, "instances/pdac/instance.cue", "firefly: {replicas: 1,", "firefly: {replicas: 2,")
-	p, err := plan.Compute(root, "main", render.DefaultOptions())
+	p, err := plan.Compute(t.Context(), root, "main", render.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +65,11 @@ func TestPlanShowsFieldChanges(t *testing.T) {
 // an error that names it.
 func TestPlanNewInstanceAndBadBase(t *testing.T) {
 	root := gitRepo(t, "pdac")
-	if _, err := plan.Compute(root, "no-such-branch", render.DefaultOptions()); err == nil || !strings.Contains(err.Error(), `"no-such-branch"`) {
+	if _, err := plan.Compute(t.Context(), root, "no-such-branch", render.DefaultOptions()); err == nil || !strings.Contains(err.Error(), `"no-such-branch"`) {
 		t.Errorf("unknown base: err = %v", err)
 	}
 	testrepo.WriteFile(t, root, "instances/pdac/zz_change.cue", "package instance\n")
-	p, err := plan.Compute(root, "HEAD", render.DefaultOptions())
+	p, err := plan.Compute(t.Context(), root, "HEAD", render.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,33 +78,57 @@ func TestPlanNewInstanceAndBadBase(t *testing.T) {
 	}
 }
 
-// TestFieldDiffHidesSecrets: a Secret's values never appear, its other fields do.
-func TestFieldDiffHidesSecrets(t *testing.T) {
-	old := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1", "kind": "Secret",
-		"metadata": map[string]any{"name": "s", "labels": map[string]any{"a": "1"}},
-		"data":     map[string]any{"password": "aHVudGVyMg=="},
-	}}
-	cur := old.DeepCopy()
-	cur.Object["data"] = map[string]any{"password": "c2VjcmV0", "token": "dG9r"}
-	cur.SetLabels(map[string]string{"a": "2"})
-	got := plan.FieldDiff(old, cur)
-	want := []string{
-		`data.password: (hidden) → (hidden)`,
-		`data.token: added (hidden)`,
-		`metadata.labels.a: "1" → "2"`,
+// TestCompareMasksSecrets: a plan never shows a Secret's values, and shows its other
+// fields; objects present on one side only are added or removed.
+func TestCompareMasksSecrets(t *testing.T) {
+	secret := func(password, label string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Secret",
+			"metadata": map[string]any{"name": "s", "namespace": "ns", "labels": map[string]any{"a": label}},
+			"data":     map[string]any{"password": password},
+		}}
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("FieldDiff (-want +got):\n%s", diff)
+	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c", "namespace": "ns"}}}
+	before := []*render.Result{{Instance: "x", Objects: []*unstructured.Unstructured{secret("aHVudGVyMg==", "1"), cm}}}
+	after := []*render.Result{{Instance: "x", Objects: []*unstructured.Unstructured{secret("c2VjcmV0", "2")}}, {Instance: "y"}}
+	p := plan.Compare(before, after)
+	want := []plan.InstancePlan{
+		{Instance: "x", Changes: []plan.Change{
+			{Action: "removed", Object: "ConfigMap/ns/c"},
+			{Action: "changed", Object: "Secret/ns/s", Fields: []string{"data.password: (masked) → (masked)", `metadata.labels.a: "1" → "2"`}},
+		}},
+		{Instance: "y", New: true},
+	}
+	if diff := cmp.Diff(want, p.Instances); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	var md strings.Builder
+	if err := p.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(md.String(), "c2VjcmV0") || strings.Contains(md.String(), "aHVudGVyMg==") {
+		t.Errorf("the plan shows a Secret's value:\n%s", md.String())
 	}
 }
 
-// TestFieldDiffConfigLines: a multi-line configuration shows the lines that changed.
-func TestFieldDiffConfigLines(t *testing.T) {
-	old := &unstructured.Unstructured{Object: map[string]any{"kind": "ConfigMap", "data": map[string]any{"a.conf": "x = 1\ny = 2\n"}}}
-	cur := &unstructured.Unstructured{Object: map[string]any{"kind": "ConfigMap", "data": map[string]any{"a.conf": "x = 1\ny = 3\n"}}}
-	want := []string{`data.a.conf#L2: "y = 2" → "y = 3"`}
-	if diff := cmp.Diff(want, plan.FieldDiff(old, cur)); diff != "" {
-		t.Errorf("FieldDiff (-want +got):\n%s", diff)
+// TestPlanBaseBeforeTheModule: a base commit without the CUE module renders nothing, so
+// every instance of the working tree is new.
+func TestPlanBaseBeforeTheModule(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	testrepo.InitGit(t, root)
+	testrepo.WriteFile(t, root, "README.md", "before the model\n")
+	testrepo.Git(t, root, "add", "README.md")
+	testrepo.Git(t, root, "commit", "--quiet", "-m", "readme only")
+	p, err := plan.Compute(t.Context(), root, "HEAD", render.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Instances) != 1 || !p.Instances[0].New || len(p.Instances[0].Changes) == 0 {
+		t.Fatalf("plan against a base without the module: %+v", p.Instances)
+	}
+	for _, c := range p.Instances[0].Changes {
+		if c.Action != "added" {
+			t.Errorf("%s %s, want every object added", c.Action, c.Object)
+		}
 	}
 }

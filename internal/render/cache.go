@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -16,7 +17,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // CacheDir is where `lsstgen render` keeps rendered instances between runs, relative to
@@ -28,7 +30,7 @@ const cacheFormat = "lsstgen-render-cache-1"
 
 // The cache key of an instance is a hash of everything its output depends on: the
 // generator itself (the running executable, so a changed lsstgen never reuses an entry),
-// the CUE module (cue.mod/, schema/, the .cue files the instance package picks up from the
+// the CUE module (manifest.ModuleDirs, and the .cue files the instance package picks up from the
 // root and instances/ folders) and the instance's own folder. An entry is therefore either
 // exactly what a full render would give, or absent.
 
@@ -99,13 +101,13 @@ func sharedKey(root string) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", cacheFormat, gen)
-	for _, dir := range []string{"cue.mod", repo.SchemaDir} {
+	for _, dir := range manifest.ModuleDirs() {
 		if err := hashTree(h, root, dir); err != nil {
 			return "", err
 		}
 	}
 	// .cue files directly in the root and in instances/ are unified into every instance.
-	for _, dir := range []string{".", repo.InstancesDir} {
+	for _, dir := range []string{".", manifest.InstancesDir} {
 		files, _ := filepath.Glob(filepath.Join(root, dir, "*.cue"))
 		sort.Strings(files)
 		for _, f := range files {
@@ -121,15 +123,20 @@ func sharedKey(root string) (string, error) {
 func instanceKey(root, shared, name string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", shared, name)
-	if err := hashTree(h, root, filepath.Join(repo.InstancesDir, name)); err != nil {
+	if err := hashTree(h, root, filepath.Join(manifest.InstancesDir, name)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// hashTree hashes every file below dir. A folder that does not exist adds nothing: it
+// cannot change what the instance renders to.
 func hashTree(h hash.Hash, root, dir string) error {
 	return filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			if p == filepath.Join(root, dir) && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			return err
 		}
 		if d.IsDir() {
@@ -154,7 +161,7 @@ func hashFile(h hash.Hash, root, p string) error {
 type cacheEntry struct {
 	Instance string            `json:"instance"`
 	Files    map[string]string `json:"files"`
-	Model    Model             `json:"model"`
+	Model    model.Model       `json:"model"`
 	Sources  Sources           `json:"sources"`
 }
 
@@ -165,20 +172,20 @@ func cacheLoad(dir, key string) (*Result, bool) {
 		return nil, false
 	}
 	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil || e.Files[KustomizationFile] == "" {
+	if err := json.Unmarshal(data, &e); err != nil || e.Files[manifest.KustomizationFile] == "" {
 		return nil, false
 	}
 	r := &Result{Instance: e.Instance, Files: map[string][]byte{}, Model: e.Model, Sources: e.Sources}
 	paths := make([]string, 0, len(e.Files))
 	for p, b := range e.Files {
 		r.Files[p] = []byte(b)
-		if p != KustomizationFile {
+		if p != manifest.KustomizationFile {
 			paths = append(paths, p)
 		}
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		u, err := parseObject(r.Files[p])
+		u, err := parseObject(p, r.Files[p])
 		if err != nil {
 			return nil, false
 		}

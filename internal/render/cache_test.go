@@ -59,8 +59,8 @@ func TestCacheEqualsFullRender(t *testing.T) {
 }
 
 // TestCacheInvalidation: a change to one instance evaluates that instance only; a change
-// to the schema evaluates every instance; a damaged entry is evaluated again. The output
-// is always a full render's.
+// to the module (schema/, platform/, sites/) evaluates every instance; a damaged entry is
+// evaluated again. The output is always a full render's.
 func TestCacheInvalidation(t *testing.T) {
 	root := testrepo.Copy(t, "pdac", "commissioning")
 	cache := t.TempDir()
@@ -77,14 +77,46 @@ func TestCacheInvalidation(t *testing.T) {
 		},
 		want: 1,
 	}, {
-		name: "shared placeholders changed",
+		name: "a site's facts changed",
 		change: func() {
-			p := filepath.Join(root, "instances/placeholders.cue")
+			p := filepath.Join(root, "sites/ncsa.cue")
 			data, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			testrepo.WriteFile(t, root, "instances/placeholders.cue", strings.Replace(string(data), "elk.ncsa.example", "elk2.ncsa.example", 1))
+			if !strings.Contains(string(data), "elk.ncsa.example") {
+				t.Fatal("sites/ncsa.cue has no elk.ncsa.example to change")
+			}
+			testrepo.WriteFile(t, root, "sites/ncsa.cue", strings.Replace(string(data), "elk.ncsa.example", "elk2.ncsa.example", 1))
+		},
+		// pdac is at NCSA, commissioning in La Serena: the key covers the whole module.
+		want: 2,
+	}, {
+		name: "an instance's placeholders changed",
+		change: func() {
+			p := filepath.Join(root, "instances/commissioning/placeholders.cue")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testrepo.WriteFile(t, root, "instances/commissioning/placeholders.cue", strings.Replace(string(data), "placeholder-commissioning", "placeholder-commissioning-2", 1))
+		},
+		want: 1,
+	}, {
+		name: "a template changed",
+		change: func() {
+			testrepo.WriteFile(t, root, "platform/zz_comment.cue", "package platform\n\n// a comment changes the inputs\n")
+		},
+		want: 2,
+	}, {
+		name: "an image pin changed",
+		change: func() {
+			p := filepath.Join(root, "platform/images.cue")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testrepo.WriteFile(t, root, "platform/images.cue", strings.Replace(string(data), "ipac/suit:2024.3.3", "ipac/suit:2024.3.4", 1))
 		},
 		want: 2,
 	}, {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,8 @@ import (
 	cueerrors "cuelang.org/go/cue/errors"
 	"cuelang.org/go/cue/load"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // EvalError is a CUE evaluation error of one instance. Its message lists every CUE error
@@ -36,7 +38,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // Instances lists the instance names under instances/: every folder holding .cue files,
 // sorted.
 func Instances(root string) ([]string, error) {
-	dir := filepath.Join(root, repo.InstancesDir)
+	dir := filepath.Join(root, manifest.InstancesDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("listing instances: %w", err)
@@ -61,81 +63,132 @@ var loadMu sync.Mutex
 // evaluations counts CUE evaluations, for the tests of the render cache.
 var evaluations atomic.Int64
 
-// evaluated is what an instance's CUE gives: its objects as plain JSON values, its model
-// and its list of out-of-band Secrets.
+// evaluated is what an instance's CUE gives: its objects as plain JSON values, and its
+// model.
 type evaluated struct {
 	objects []map[string]any
-	model   Model
+	model   model.Model
 }
 
 // evaluate loads and evaluates one instance with its own CUE context (CUE values are not
-// safe for concurrent use) and extracts its objects.
+// safe for concurrent use), checks it, and takes its model and its objects out of it.
 func evaluate(root, name string) (*evaluated, error) {
 	evaluations.Add(1)
+	v, err := loadInstance(root, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateInstance(root, name, v); err != nil {
+		return nil, err
+	}
+	m, err := decodeModel(v)
+	if err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
+	if m.Instance.Name != name {
+		return nil, fmt.Errorf("instance %s: instances/%s sets instance.name %q; the name must be the folder's", name, name, m.Instance.Name)
+	}
+	objs, err := extractObjects(v)
+	if err != nil {
+		if cerr := cueerrors.Error(nil); errors.As(err, &cerr) {
+			return nil, &EvalError{Instance: name, Root: root, Err: err}
+		}
+		return nil, fmt.Errorf("instance %s: %w", name, err)
+	}
+	return &evaluated{objects: objs, model: m}, nil
+}
+
+// loadInstance loads the package of instances/<name>/ (with the packages it imports:
+// schema/, platform/, sites/) and builds it in a CUE context of its own.
+func loadInstance(root, name string) (cue.Value, error) {
 	ctx := cuecontext.New()
 	cfg := &load.Config{Dir: root}
 	loadMu.Lock()
-	insts := load.Instances([]string{"./" + filepath.ToSlash(filepath.Join(repo.InstancesDir, name))}, cfg)
+	insts := load.Instances([]string{"./" + filepath.ToSlash(filepath.Join(manifest.InstancesDir, name))}, cfg)
 	loadMu.Unlock()
 	if len(insts) != 1 {
-		return nil, fmt.Errorf("instance %s: loading gave %d CUE instances, want 1", name, len(insts))
+		return cue.Value{}, fmt.Errorf("instance %s: loading gave %d CUE instances, want 1", name, len(insts))
 	}
-	inst := insts[0]
-	if inst.Err != nil {
-		return nil, &EvalError{Instance: name, Root: root, Err: inst.Err}
+	if err := insts[0].Err; err != nil {
+		return cue.Value{}, &EvalError{Instance: name, Root: root, Err: err}
 	}
-	v := ctx.BuildInstance(inst)
-	// The model first: a mistake there would otherwise be reported again, first, through
-	// every object built from it.
+	return ctx.BuildInstance(insts[0]), nil
+}
+
+// validateInstance validates the evaluated instance, the model first: a mistake there
+// would otherwise be reported again, first, through every object built from it. Every
+// value must be concrete; an error without a position is given the field's
+// (withPositions).
+func validateInstance(root, name string, v cue.Value) error {
 	if iv := v.LookupPath(cue.ParsePath("instance")); iv.Exists() {
 		if err := iv.Validate(cue.Concrete(true)); err != nil {
 			src, _ := instanceSources(root, name)
-			return nil, &EvalError{Instance: name, Root: root, Err: withPositions(v, src, err)}
+			return &EvalError{Instance: name, Root: root, Err: withPositions(v, src, err)}
 		}
 	}
 	if err := v.Err(); err != nil {
-		return nil, &EvalError{Instance: name, Root: root, Err: err}
+		return &EvalError{Instance: name, Root: root, Err: err}
 	}
 	if err := v.Validate(cue.Concrete(true)); err != nil {
 		src, _ := instanceSources(root, name)
-		return nil, &EvalError{Instance: name, Root: root, Err: withPositions(v, src, err)}
+		return &EvalError{Instance: name, Root: root, Err: withPositions(v, src, err)}
 	}
+	return nil
+}
 
-	out := &evaluated{}
-	if err := decodeModel(v, &out.model); err != nil {
-		return nil, &EvalError{Instance: name, Root: root, Err: err}
+// decodeModel decodes the model platform.#Platform gives beside the objects. A part that is
+// absent (roles, in a revision older than the roles table) stays empty.
+func decodeModel(v cue.Value) (model.Model, error) {
+	var m model.Model
+	for path, dst := range map[string]any{
+		"instance":   &m.Instance,
+		"namespaces": &m.Namespaces,
+		"secrets":    &m.Secrets,
+		"roles":      &m.Roles,
+	} {
+		f := v.LookupPath(cue.ParsePath(path))
+		if !f.Exists() {
+			continue
+		}
+		if err := f.Decode(dst); err != nil {
+			return model.Model{}, err
+		}
 	}
-	if out.model.Instance.Name != name {
-		return nil, fmt.Errorf("instance %s: instances/%s sets instance.name %q; the name must be the folder's", name, name, out.model.Instance.Name)
-	}
+	return m, nil
+}
 
+// extractObjects gives every object of `objects` (keyed by scope, kind and name) as a plain
+// JSON value, in no particular order. A CUE error is returned as CUE gives it, so that the
+// caller can print its positions.
+func extractObjects(v cue.Value) ([]map[string]any, error) {
 	objs := v.LookupPath(cue.ParsePath("objects"))
 	if !objs.Exists() {
-		return nil, fmt.Errorf("instance %s: no objects: the instance package must embed schema.#Platform", name)
+		return nil, fmt.Errorf("no objects: the instance package must embed platform.#Platform")
+	}
+	raw, err := objs.MarshalJSON()
+	if err != nil {
+		return nil, err
 	}
 	var tree struct {
 		Cluster    map[string]map[string]json.RawMessage            `json:"cluster"`
 		Namespaced map[string]map[string]map[string]json.RawMessage `json:"namespaced"`
 	}
-	raw, err := objs.MarshalJSON()
-	if err != nil {
-		return nil, &EvalError{Instance: name, Root: root, Err: err}
-	}
 	if err := json.Unmarshal(raw, &tree); err != nil {
-		return nil, fmt.Errorf("instance %s: objects: %w", name, err)
+		return nil, fmt.Errorf("objects: %w", err)
 	}
+	var out []map[string]any
 	add := func(r json.RawMessage) error {
 		var m map[string]any
 		if err := json.Unmarshal(r, &m); err != nil {
 			return err
 		}
-		out.objects = append(out.objects, m)
+		out = append(out, m)
 		return nil
 	}
 	for _, byName := range tree.Cluster {
 		for _, r := range byName {
 			if err := add(r); err != nil {
-				return nil, fmt.Errorf("instance %s: %w", name, err)
+				return nil, err
 			}
 		}
 	}
@@ -143,29 +196,12 @@ func evaluate(root, name string) (*evaluated, error) {
 		for _, byName := range byKind {
 			for _, r := range byName {
 				if err := add(r); err != nil {
-					return nil, fmt.Errorf("instance %s: %w", name, err)
+					return nil, err
 				}
 			}
 		}
 	}
 	return out, nil
-}
-
-func decodeModel(v cue.Value, m *Model) error {
-	for path, dst := range map[string]any{
-		"instance":   &m.Instance,
-		"namespaces": &m.Namespaces,
-		"secrets":    &m.Secrets,
-	} {
-		f := v.LookupPath(cue.ParsePath(path))
-		if !f.Exists() {
-			continue
-		}
-		if err := f.Decode(dst); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // withPositions gives every error that has no source position (CUE reports a missing

@@ -3,8 +3,9 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -14,14 +15,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
-// Labels and annotations every rendered object carries.
 const (
-	LabelManagedBy      = "app.kubernetes.io/managed-by"
-	LabelInstance       = "lsst.org/instance"
-	AnnotationSource    = "lsst.org/source"
-	ManagedByValue      = "lsstgen"
 	kustomizationDir    = "/lsstgen"
 	kustomizationFormat = "kustomize.config.k8s.io/v1beta1"
 )
@@ -38,10 +36,10 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 	k := types.Kustomization{
 		TypeMeta: types.TypeMeta{APIVersion: kustomizationFormat, Kind: types.KustomizationKind},
 		Labels: []types.Label{{
-			Pairs:            map[string]string{LabelManagedBy: ManagedByValue, LabelInstance: instance},
+			Pairs:            map[string]string{manifest.LabelManagedBy: manifest.ManagedBy, manifest.LabelInstance: instance},
 			IncludeTemplates: true,
 		}},
-		CommonAnnotations: map[string]string{AnnotationSource: "instances/" + instance},
+		CommonAnnotations: map[string]string{manifest.AnnotationSource: manifest.InstancesDir + "/" + instance},
 	}
 
 	images := map[string]bool{}
@@ -58,7 +56,7 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 		}
 		data, err := json.Marshal(obj)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ObjectID(u), err)
+			return nil, fmt.Errorf("%s: %w", manifest.ObjectID(u), err)
 		}
 		name := fmt.Sprintf("r%04d.json", i)
 		if err := fs.WriteFile(path.Join(kustomizationDir, name), data); err != nil {
@@ -66,7 +64,7 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 		}
 		k.Resources = append(k.Resources, name)
 	}
-	for _, name := range sortedKeys(images) {
+	for _, name := range slices.Sorted(maps.Keys(images)) {
 		k.Images = append(k.Images, types.Image{Name: name, NewName: registry + "/" + upstreamPath(name)})
 	}
 
@@ -74,7 +72,7 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 	if err != nil {
 		return nil, err
 	}
-	if err := fs.WriteFile(path.Join(kustomizationDir, "kustomization.yaml"), kdata); err != nil {
+	if err := fs.WriteFile(path.Join(kustomizationDir, manifest.KustomizationFile), kdata); err != nil {
 		return nil, err
 	}
 
@@ -99,7 +97,7 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 func configMapArgs(fs filesys.FileSystem, u *unstructured.Unstructured) (types.ConfigMapArgs, error) {
 	data, _, err := unstructured.NestedStringMap(u.Object, "data")
 	if err != nil {
-		return types.ConfigMapArgs{}, fmt.Errorf("%s: data: %w", ObjectID(u), err)
+		return types.ConfigMapArgs{}, fmt.Errorf("%s: data: %w", manifest.ObjectID(u), err)
 	}
 	args := types.ConfigMapArgs{GeneratorArgs: types.GeneratorArgs{
 		Namespace: u.GetNamespace(),
@@ -110,7 +108,7 @@ func configMapArgs(fs filesys.FileSystem, u *unstructured.Unstructured) (types.C
 			Annotations: u.GetAnnotations(),
 		},
 	}}
-	for _, key := range sortedKeys(data) {
+	for _, key := range slices.Sorted(maps.Keys(data)) {
 		p := path.Join("configmaps", u.GetNamespace(), u.GetName(), key)
 		if err := fs.WriteFile(path.Join(kustomizationDir, p), []byte(data[key])); err != nil {
 			return args, err
@@ -173,21 +171,4 @@ func upstreamPath(name string) string {
 		}
 	}
 	return name
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// ObjectID is Kind/namespace/name, or Kind/name for a cluster-scoped object.
-func ObjectID(u *unstructured.Unstructured) string {
-	if ns := u.GetNamespace(); ns != "" {
-		return u.GetKind() + "/" + ns + "/" + u.GetName()
-	}
-	return u.GetKind() + "/" + u.GetName()
 }

@@ -11,7 +11,7 @@ import (
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Sources maps a field path of an instance's own CUE files (such as
@@ -66,7 +66,7 @@ func Label(s string) string {
 // instanceSources parses instances/<name>/*.cue (not evaluating them) and records where
 // each field is written.
 func instanceSources(root, name string) (Sources, error) {
-	files, err := filepath.Glob(filepath.Join(root, repo.InstancesDir, name, "*.cue"))
+	files, err := filepath.Glob(filepath.Join(root, manifest.InstancesDir, name, "*.cue"))
 	if err != nil {
 		return nil, err
 	}

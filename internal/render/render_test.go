@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
@@ -42,7 +42,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, r := range results {
 		t.Run(r.Instance, func(t *testing.T) {
-			golden := testrepo.Snapshot(t, filepath.Join(root, repo.GeneratedDir, r.Instance))
+			golden := testrepo.Snapshot(t, filepath.Join(root, manifest.GeneratedDir, r.Instance))
 			rendered := map[string]string{}
 			for p, b := range r.Files {
 				rendered[p] = string(b)
@@ -66,7 +66,7 @@ func TestKustomizationBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range results {
-		m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, repo.GeneratedDir, r.Instance))
+		m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), filepath.Join(root, manifest.GeneratedDir, r.Instance))
 		if err != nil {
 			t.Fatalf("kustomize build generated/%s: %v", r.Instance, err)
 		}
@@ -146,12 +146,12 @@ func TestTransforms(t *testing.T) {
 	r := rs[0]
 	var hubConfig string
 	for _, u := range r.Objects {
-		id := render.ObjectID(u)
-		if got := u.GetLabels()[render.LabelInstance]; got != "pdac" {
-			t.Errorf("%s: label %s = %q, want pdac", id, render.LabelInstance, got)
+		id := manifest.ObjectID(u)
+		if got := u.GetLabels()[manifest.LabelInstance]; got != "pdac" {
+			t.Errorf("%s: label %s = %q, want pdac", id, manifest.LabelInstance, got)
 		}
-		if got := u.GetLabels()[render.LabelManagedBy]; got != render.ManagedByValue {
-			t.Errorf("%s: label %s = %q, want %s", id, render.LabelManagedBy, got, render.ManagedByValue)
+		if got := u.GetLabels()[manifest.LabelManagedBy]; got != manifest.ManagedBy {
+			t.Errorf("%s: label %s = %q, want %s", id, manifest.LabelManagedBy, got, manifest.ManagedBy)
 		}
 		if u.GetKind() == "ConfigMap" && strings.HasPrefix(u.GetName(), "hub-config-") {
 			hubConfig = u.GetName()
@@ -286,5 +286,30 @@ func BenchmarkRenderAll(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestInstanceShapeErrors: an instance package that does not embed platform.#Platform, and
+// one whose instance.name is not its folder's, are refused with what to do.
+func TestInstanceShapeErrors(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	testrepo.WriteFile(t, root, "instances/bare/instance.cue", "package instance\n\ninstance: name: \"bare\"\n")
+	data, err := os.ReadFile(filepath.Join(root, "instances/pdac/instance.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testrepo.WriteFile(t, root, "instances/pdac-copy/instance.cue", string(data))
+	placeholders, err := os.ReadFile(filepath.Join(root, "instances/pdac/placeholders.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testrepo.WriteFile(t, root, "instances/pdac-copy/placeholders.cue", string(placeholders))
+	for name, want := range map[string]string{
+		"bare":      "instance bare: no objects: the instance package must embed platform.#Platform",
+		"pdac-copy": `instance pdac-copy: instances/pdac-copy sets instance.name "pdac"; the name must be the folder's`,
+	} {
+		if _, err := render.Instance(root, name); err == nil || err.Error() != want {
+			t.Errorf("render of %s: err = %v, want %q", name, err, want)
+		}
 	}
 }

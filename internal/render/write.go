@@ -11,7 +11,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Options control how instances are rendered.
@@ -136,16 +136,19 @@ type Summary struct {
 }
 
 // Generate renders the named instances (every instance when names is empty) and replaces
-// their generated/ folders, as Write does, but stages each instance on disk as soon as it
-// is rendered, so that memory is bounded by the concurrency, not by the number of
-// instances. Nothing in generated/ changes unless every instance renders.
+// their generated/ folders with exactly the rendered files. It stages each instance on
+// disk beside its folder as soon as it is rendered, so that memory is bounded by the
+// concurrency, not by the number of instances, and swaps the folders in by rename once
+// every instance has rendered: a reader sees an old folder or a new one, never a mix, and
+// nothing in generated/ changes unless every instance renders. When every instance is
+// rendered, folders of instances that no longer exist are removed.
 func Generate(root string, names []string, opts Options) ([]Summary, error) {
 	all := len(names) == 0
 	names, err := resolve(root, names)
 	if err != nil {
 		return nil, err
 	}
-	gen := filepath.Join(root, repo.GeneratedDir)
+	gen := filepath.Join(root, manifest.GeneratedDir)
 	if err := os.MkdirAll(gen, 0o755); err != nil {
 		return nil, err
 	}
@@ -171,30 +174,6 @@ func Generate(root string, names []string, opts Options) ([]Summary, error) {
 		cachePrune(opts.CacheDir, keys)
 	}
 	return summaries, nil
-}
-
-// Write replaces generated/<instance>/ of each result with exactly the result's files. Each
-// instance's folder is written beside the old one and swapped in by rename, so a reader
-// sees the old folder or the new one, never a mix, and a failed write leaves the old one.
-// When prune is set (a render of every instance), folders of instances that no longer
-// exist are removed.
-func Write(root string, results []*Result, prune bool) error {
-	gen := filepath.Join(root, repo.GeneratedDir)
-	if err := os.MkdirAll(gen, 0o755); err != nil {
-		return err
-	}
-	names := make([]string, len(results))
-	staged := make([]string, len(results))
-	for i, r := range results {
-		names[i] = r.Instance
-		dir, err := stage(gen, r)
-		staged[i] = dir
-		if err != nil {
-			removeAll(staged)
-			return err
-		}
-	}
-	return install(gen, names, staged, prune)
 }
 
 // install swaps each staged folder (where there is one) in as generated/<name>/, and with

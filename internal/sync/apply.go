@@ -11,14 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
-)
-
-// AnnotationRecreate set to RecreateEnabled on an object in git lets sync delete and
-// recreate it when the commit changes one of its immutable fields.
-const (
-	AnnotationRecreate = "lsst.org/recreate"
-	RecreateEnabled    = "enabled"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Change is what a cycle did, or in a dry run would do, to one object.
@@ -30,7 +23,8 @@ type Change struct {
 	// Reason says why an object was skipped, or why a prune was not done.
 	Reason string
 	// Fields lists, for a configured object, the fields that differed in the cluster from
-	// git, as ".path: live -> git" (a Secret's values masked).
+	// git, as manifest.FieldDiff writes them ("spec.replicas: 3 → 1", cluster → git; a
+	// Secret's values masked).
 	Fields []string
 	// Drift is set on a configured object when the commit is the one the inventory already
 	// holds: the object was changed in the cluster, by hand or by another writer.
@@ -48,8 +42,8 @@ func (s *Syncer) prepare(snap *Snapshot) ([]*unstructured.Unstructured, entrySet
 		if labels == nil {
 			labels = map[string]string{}
 		}
-		labels[render.LabelInstance] = s.opts.Instance
-		labels[render.LabelManagedBy] = render.ManagedByValue
+		labels[manifest.LabelInstance] = s.opts.Instance
+		labels[manifest.LabelManagedBy] = manifest.ManagedBy
 		c.SetLabels(labels)
 		e := entryOf(c)
 		if _, dup := desired[e.key()]; dup {
@@ -72,12 +66,12 @@ func (s *Syncer) apply(ctx context.Context, objs []*unstructured.Unstructured) (
 	// Namespaces and cluster roles are ready at once; ssa's default poll of 2s would make
 	// every cycle with a new one wait that long.
 	opts.WaitInterval = 250 * time.Millisecond
-	opts.ForceSelector = map[string]string{AnnotationRecreate: RecreateEnabled}
+	opts.ForceSelector = map[string]string{manifest.AnnotationRecreate: manifest.RecreateEnabled}
 	cs, err := s.manager.ApplyAllStaged(ctx, objs, opts)
 	var dre *ssaerrors.DryRunErr
 	if errors.As(err, &dre) && ssaerrors.IsImmutableError(dre.Unwrap()) {
 		err = fmt.Errorf("%w; the commit changes an immutable field: annotate the object %s=%s in git to let sync delete and recreate it",
-			err, AnnotationRecreate, RecreateEnabled)
+			err, manifest.AnnotationRecreate, manifest.RecreateEnabled)
 	}
 	var changes []Change
 	if cs != nil {
@@ -98,12 +92,12 @@ func (s *Syncer) diff(ctx context.Context, objs []*unstructured.Unstructured) ([
 		e, _, _, err := s.manager.Diff(ctx, o.DeepCopy(), opts)
 		if err != nil {
 			if apierrors.IsNotFound(err) && newNamespaces[o.GetNamespace()] {
-				changes = append(changes, Change{Object: objectID(o), Action: string(ssa.CreatedAction)})
+				changes = append(changes, Change{Object: manifest.ObjectID(o), Action: string(ssa.CreatedAction)})
 				return nil
 			}
-			return fmt.Errorf("%s dry-run failed: %w", objectID(o), err)
+			return fmt.Errorf("%s dry-run failed: %w", manifest.ObjectID(o), err)
 		}
-		changes = append(changes, Change{Object: objectID(o), Action: string(e.Action)})
+		changes = append(changes, Change{Object: manifest.ObjectID(o), Action: string(e.Action)})
 		if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" && e.Action == ssa.CreatedAction {
 			newNamespaces[o.GetName()] = true
 		}

@@ -1,53 +1,62 @@
 package sync
 
 import (
-	"bytes"
 	"context"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/gitsource"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
 
 // largestInstance returns the instance of this repository's HEAD with the most objects and
-// a folder holding its generated manifests, extracted from git.
+// a folder holding its generated manifests, copied out of git.
 func largestInstance(b *testing.B) (string, string, *Source) {
 	b.Helper()
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		b.Fatal(err)
 	}
-	src := &Source{Repo: root, Revision: "HEAD"}
-	out, err := git(context.Background(), root, "ls-tree", "-d", "--name-only", "HEAD", "--", GeneratedDir+"/")
+	ctx := context.Background()
+	repo := &gitsource.Repository{Location: root}
+	commit, err := repo.Resolve(ctx, "HEAD")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsys, err := repo.FS(ctx, commit, manifest.GeneratedDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	entries, err := fs.ReadDir(fsys, manifest.GeneratedDir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	best, most := "", 0
-	for _, dir := range strings.Fields(string(out)) {
-		name := filepath.Base(dir)
-		snap, err := src.Fetch(context.Background(), name)
+	for _, e := range entries {
+		name := e.Name()
+		objs, err := manifest.ReadInstance(fsys, manifest.InstanceDir(name))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(snap.Objects) > most {
-			best, most = name, len(snap.Objects)
+		if len(objs) > most {
+			best, most = name, len(objs)
 		}
 	}
-	archive, err := git(context.Background(), root, "archive", "--format=tar", "HEAD", "--", GeneratedDir+"/"+best)
+	sub, err := fs.Sub(fsys, manifest.InstanceDir(best))
 	if err != nil {
 		b.Fatal(err)
 	}
-	tmp := b.TempDir()
-	if err := untar(bytes.NewReader(archive), tmp); err != nil {
+	dir := filepath.Join(b.TempDir(), best)
+	if err := os.CopyFS(dir, sub); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("largest instance: %s, %d objects", best, most)
-	return best, filepath.Join(tmp, GeneratedDir, best), src
+	return best, dir, &Source{Repo: root, Revision: commit}
 }
 
 // BenchmarkSync times the first and a no-op sync of the largest instance, beside kubectl
@@ -55,7 +64,7 @@ func largestInstance(b *testing.B) (string, string, *Source) {
 //
 //	LSSTGEN_REQUIRE_CLUSTER=1 go test -run '^$' -bench Sync -benchtime 2x ./internal/sync
 //
-// README.md's Performance section holds the last figures.
+// docs/performance.md holds the last figures.
 func BenchmarkSync(b *testing.B) {
 	bin := testcluster.NeedBinaries(b)
 	instance, dir, src := largestInstance(b)

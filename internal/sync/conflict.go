@@ -14,13 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-)
 
-// AnnotationForce set to ForceEnabled on an object in git lets sync take fields that
-// another server-side apply field manager owns.
-const (
-	AnnotationForce = "lsst.org/force"
-	ForceEnabled    = "enabled"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // ConflictError lists objects sync did not apply because another server-side apply field
@@ -41,7 +36,7 @@ func (e *ConflictError) Error() string {
 		parts[i] = id + ": " + e.Objects[id]
 	}
 	return fmt.Sprintf("not applied, fields owned by another field manager (annotate the object %s=%s in git to take them): %s",
-		AnnotationForce, ForceEnabled, strings.Join(parts, "; "))
+		manifest.AnnotationForce, manifest.ForceEnabled, strings.Join(parts, "; "))
 }
 
 var conflictManager = regexp.MustCompile(`conflict with "([^"]+)"`)
@@ -49,14 +44,14 @@ var conflictManager = regexp.MustCompile(`conflict with "([^"]+)"`)
 // withoutConflicts returns the objects that can be applied: those whose apply, dry-run and
 // not forced, conflicts with no other server-side apply manager. A conflict with a manager
 // that wrote with an update (kubectl edit, a client-side apply) is a hand edit: the forced
-// apply restores it. Objects annotated AnnotationForce=ForceEnabled are always applied.
+// apply restores it. Objects annotated manifest.AnnotationForce=manifest.ForceEnabled are always applied.
 func (s *Syncer) withoutConflicts(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []Change, *ConflictError) {
 	// One dry run per object, a few at a time; the order of objs is kept.
 	reasons := make([]string, len(objs))
 	sem := make(chan struct{}, 4)
 	var wg gosync.WaitGroup
 	for i, o := range objs {
-		if o.GetAnnotations()[AnnotationForce] == ForceEnabled {
+		if o.GetAnnotations()[manifest.AnnotationForce] == manifest.ForceEnabled {
 			continue
 		}
 		wg.Add(1)
@@ -76,8 +71,8 @@ func (s *Syncer) withoutConflicts(ctx context.Context, objs []*unstructured.Unst
 			keep = append(keep, o) // applied, or its error reported by the apply itself
 			continue
 		}
-		conflicts[objectID(o)] = reasons[i]
-		changes = append(changes, Change{Object: objectID(o), Action: string(ssa.SkippedAction), Reason: "conflict: " + reasons[i]})
+		conflicts[manifest.ObjectID(o)] = reasons[i]
+		changes = append(changes, Change{Object: manifest.ObjectID(o), Action: string(ssa.SkippedAction), Reason: "conflict: " + reasons[i]})
 	}
 	if len(conflicts) == 0 {
 		return keep, changes, nil

@@ -95,8 +95,10 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 		return res, joinConflict(pruneErr, conflictErr)
 	}
 
-	if err := pauseBeforeInventoryCommit(ctx); err != nil {
-		return res, errors.Join(pruneErr, err)
+	if hook := beforeInventoryCommit; hook != nil {
+		if err := hook(ctx); err != nil {
+			return res, errors.Join(pruneErr, err)
+		}
 	}
 	next := entrySet{}
 	next.add(desired.sorted()...)

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // ReasonSyncFailed is the reason of the Warning Events a failed cycle leaves.
@@ -47,7 +49,7 @@ func (s *Syncer) failureEvents(ctx context.Context, res *Result, cycleErr error)
 	}
 	for _, t := range targets {
 		if err := s.event(ctx, t, msg); err != nil {
-			s.log.Warn("event not recorded", "instance", s.opts.Instance, "object", objectID(t), "error", err.Error())
+			s.log.Warn("event not recorded", "instance", s.opts.Instance, "object", manifest.ObjectID(t), "error", err.Error())
 		}
 	}
 }

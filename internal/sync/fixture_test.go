@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
@@ -65,7 +66,7 @@ func (r *gitRepo) git(args ...string) string {
 // them, without committing.
 func (r *gitRepo) writeInstance(instance string, files map[string]string) {
 	r.t.Helper()
-	dir := filepath.Join(r.dir, GeneratedDir, instance)
+	dir := filepath.Join(r.dir, manifest.GeneratedDir, instance)
 	if err := os.RemoveAll(dir); err != nil {
 		r.t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // waitHealthy waits, with kstatus, until every object of the commit is ready (a Deployment
@@ -58,7 +60,7 @@ func (s *Syncer) notReady(ctx context.Context, objs []*unstructured.Unstructured
 		live.SetGroupVersionKind(o.GroupVersionKind())
 		if err := s.client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
 			if apierrors.IsNotFound(err) {
-				out = append(out, objectID(o)+" NotFound")
+				out = append(out, manifest.ObjectID(o)+" NotFound")
 				continue
 			}
 			return nil, err
@@ -68,7 +70,7 @@ func (s *Syncer) notReady(ctx context.Context, objs []*unstructured.Unstructured
 			return nil, err
 		}
 		if r.Status != status.CurrentStatus {
-			out = append(out, fmt.Sprintf("%s %s: %s", objectID(o), r.Status, r.Message))
+			out = append(out, fmt.Sprintf("%s %s: %s", manifest.ObjectID(o), r.Status, r.Message))
 		}
 	}
 	return out, nil

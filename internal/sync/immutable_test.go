@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 func TestImmutableFieldChange(t *testing.T) {
@@ -21,7 +23,7 @@ func TestImmutableFieldChange(t *testing.T) {
 	deployment := strings.ReplaceAll(h.files()["deployment-web.yaml"], "app: web", "app: web2")
 	h.repo.commitInstance(h.instance, with(without(h.files(), "configmap-extra.yaml"), "deployment-web.yaml", deployment))
 	_, err := h.s.Cycle(context.Background(), h.src)
-	if err == nil || !strings.Contains(err.Error(), "immutable") || !strings.Contains(err.Error(), AnnotationRecreate) ||
+	if err == nil || !strings.Contains(err.Error(), "immutable") || !strings.Contains(err.Error(), manifest.AnnotationRecreate) ||
 		!strings.Contains(err.Error(), "Deployment/immutable-ns/web") {
 		t.Fatalf("error = %v, want one naming the Deployment, the immutable field and the annotation", err)
 	}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Keys of the inventory ConfigMap's data.
@@ -48,12 +48,7 @@ func (e Entry) key() string {
 }
 
 // String returns Kind/namespace/name, or Kind/name for a cluster-scoped object.
-func (e Entry) String() string {
-	if e.Namespace != "" {
-		return e.Kind + "/" + e.Namespace + "/" + e.Name
-	}
-	return e.Kind + "/" + e.Name
-}
+func (e Entry) String() string { return manifest.FormatID(e.Kind, e.Namespace, e.Name) }
 
 func (e Entry) object() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
@@ -186,7 +181,7 @@ func (s *Syncer) saveInventory(ctx context.Context, inv *Inventory) error {
 			ObjectMeta: metav1.ObjectMeta{
 				Name:      name,
 				Namespace: s.opts.Namespace,
-				Labels:    map[string]string{render.LabelManagedBy: render.ManagedByValue, render.LabelInstance: s.opts.Instance},
+				Labels:    map[string]string{manifest.LabelManagedBy: manifest.ManagedBy, manifest.LabelInstance: s.opts.Instance},
 			},
 			Data: data,
 		}
@@ -208,7 +203,7 @@ func (s *Syncer) saveInventory(ctx context.Context, inv *Inventory) error {
 func (s *Syncer) ensureNamespace(ctx context.Context) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   s.opts.Namespace,
-		Labels: map[string]string{render.LabelManagedBy: render.ManagedByValue},
+		Labels: map[string]string{manifest.LabelManagedBy: manifest.ManagedBy},
 	}}
 	if err := s.client.Create(ctx, ns, client.FieldOwner(FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s for the inventory: %w", s.opts.Namespace, err)

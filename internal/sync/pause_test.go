@@ -2,14 +2,24 @@ package sync
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestPauseBeforeInventoryCommit(t *testing.T) {
+// setBeforeInventoryCommit sets the hook for one test.
+func setBeforeInventoryCommit(t *testing.T, hook func(context.Context) error) {
+	t.Helper()
+	prev := beforeInventoryCommit
+	beforeInventoryCommit = hook
+	t.Cleanup(func() { beforeInventoryCommit = prev })
+}
+
+// TestBeforeInventoryCommit: the hook runs after the apply, with the new objects pending in
+// the inventory and before it is committed; a cycle it blocks ends with its context, and
+// one it fails commits nothing.
+func TestBeforeInventoryCommit(t *testing.T) {
 	h := newHarness(t, "pause", nil)
 	first := h.repo.commitInstance(h.instance, h.files())
 	h.cycle()
@@ -17,45 +27,50 @@ func TestPauseBeforeInventoryCommit(t *testing.T) {
 	h.repo.commitInstance(h.instance, with(h.files(), "configmap-late.yaml", late))
 
 	t.Run("blocks after apply until the context ends", func(t *testing.T) {
-		marker := filepath.Join(t.TempDir(), "paused")
-		t.Setenv(EnvPauseBeforeInventoryCommit, marker)
+		paused := make(chan struct{})
+		setBeforeInventoryCommit(t, func(ctx context.Context) error {
+			close(paused)
+			<-ctx.Done()
+			return ctx.Err()
+		})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan error, 1)
 		go func() { _, err := h.s.Cycle(ctx, h.src); done <- err }()
-		waitFor(t, "the marker file", func() bool { _, err := os.Stat(marker); return err == nil })
 		select {
+		case <-paused:
 		case err := <-done:
-			t.Fatalf("the cycle returned at the pause: %v", err)
-		case <-time.After(200 * time.Millisecond):
+			t.Fatalf("the cycle ended without reaching the hook: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("the cycle did not reach the hook in 30s")
 		}
 		if h.get("v1", "ConfigMap", h.ns, "late") == nil {
-			t.Error("ConfigMap late was not applied before the pause")
+			t.Error("ConfigMap late was not applied before the hook")
 		}
 		if inv := h.inventory(); inv.Commit != first || len(inv.Pending) != 7 {
-			t.Errorf("inventory at the pause: commit %s, pending %v; want %s and 7 pending", inv.Commit, inventoryNames(inv.Pending), first)
+			t.Errorf("inventory at the hook: commit %s, pending %v; want %s and 7 pending", inv.Commit, inventoryNames(inv.Pending), first)
 		}
 		cancel()
 		select {
 		case err := <-done:
-			if err == nil || !strings.Contains(err.Error(), "stopped before committing the inventory") {
-				t.Errorf("error = %v, want the stop before the inventory commit", err)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error = %v, want the context's end", err)
 			}
 		case <-time.After(15 * time.Second):
 			t.Fatal("the paused cycle did not end with its context")
 		}
 	})
-	t.Run("a marker that cannot be written fails the cycle", func(t *testing.T) {
-		t.Setenv(EnvPauseBeforeInventoryCommit, filepath.Join(t.TempDir(), "missing", "paused"))
+	t.Run("its error fails the cycle and commits nothing", func(t *testing.T) {
+		setBeforeInventoryCommit(t, func(context.Context) error { return errors.New("hook says no") })
 		_, err := h.s.Cycle(context.Background(), h.src)
-		if err == nil || !strings.Contains(err.Error(), EnvPauseBeforeInventoryCommit) {
-			t.Errorf("error = %v, want one naming %s", err, EnvPauseBeforeInventoryCommit)
+		if err == nil || !strings.Contains(err.Error(), "hook says no") {
+			t.Errorf("error = %v, want the hook's", err)
 		}
 		if inv := h.inventory(); inv.Commit != first || len(inv.Pending) == 0 {
-			t.Errorf("inventory committed (%s) although the cycle failed at the pause", inv.Commit)
+			t.Errorf("inventory committed (%s) although the cycle failed at the hook", inv.Commit)
 		}
 	})
-	// Without the variable the same commit goes through.
+	// Without the hook the same commit goes through.
 	h.cycle()
 	if inv := h.inventory(); inv.Commit == first || len(inv.Pending) != 0 || len(inv.Objects) != 7 {
 		t.Errorf("inventory %s with %d objects and %d pending, want the new commit's 7", inv.Commit, len(inv.Objects), len(inv.Pending))

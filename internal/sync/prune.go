@@ -13,17 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
-)
-
-// AnnotationPrune set to PruneDisabled on a live object keeps it when it leaves git. Set to
-// PruneAllowed on a Namespace, PersistentVolume or PersistentVolumeClaim it lets prune
-// delete it: the instance's model renders it there for the kinds it allows
-// (instance.sync.prune).
-const (
-	AnnotationPrune = "lsst.org/prune"
-	PruneDisabled   = "disabled"
-	PruneAllowed    = "allowed"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // PruneRefusedError is a prune larger than Options.MaxPruneShare of the inventory. Nothing
@@ -76,14 +66,14 @@ func (s *Syncer) prune(ctx context.Context, candidates entrySet, inventorySize i
 		}
 		labels := live.GetLabels()
 		switch {
-		case labels[render.LabelInstance] != s.opts.Instance || labels[render.LabelManagedBy] != render.ManagedByValue:
-			skip("left in place: it no longer carries the owner labels " + render.LabelInstance + "=" + s.opts.Instance + ", " + render.LabelManagedBy + "=" + render.ManagedByValue)
-		case live.GetAnnotations()[AnnotationPrune] == PruneDisabled:
-			skip("left in place: annotated " + AnnotationPrune + "=" + PruneDisabled)
-		case protectedKind(e) && !s.opts.PruneProtectedKinds && live.GetAnnotations()[AnnotationPrune] != PruneAllowed:
+		case labels[manifest.LabelInstance] != s.opts.Instance || labels[manifest.LabelManagedBy] != manifest.ManagedBy:
+			skip("left in place: it no longer carries the owner labels " + manifest.LabelInstance + "=" + s.opts.Instance + ", " + manifest.LabelManagedBy + "=" + manifest.ManagedBy)
+		case live.GetAnnotations()[manifest.AnnotationPrune] == manifest.PruneDisabled:
+			skip("left in place: annotated " + manifest.AnnotationPrune + "=" + manifest.PruneDisabled)
+		case protectedKind(e) && !s.opts.PruneProtectedKinds && live.GetAnnotations()[manifest.AnnotationPrune] != manifest.PruneAllowed:
 			// The live object's annotation decides: the object is no longer in git.
 			skip("left in place: a " + e.Kind + " is pruned only when the instance's model allows it (annotation " +
-				AnnotationPrune + "=" + PruneAllowed + ") or with the option to prune protected kinds")
+				manifest.AnnotationPrune + "=" + manifest.PruneAllowed + ") or with the option to prune protected kinds")
 		case live.GetDeletionTimestamp() != nil:
 			continue // already being deleted
 		default:

@@ -20,6 +20,7 @@ func TestDaemonSurvivesAPIServerRestart(t *testing.T) {
 	opts := DefaultOptions("restart")
 	opts.WaitTimeout = 20 * time.Second
 	opts.HealthTimeout = 0
+	opts.FirstRetry = 100 * time.Millisecond
 	cfg := c.Admin()
 	cfg.Timeout = 10 * time.Second // a request caught by the stop fails instead of hanging
 	s, err := New(cfg, Logger(logs), opts)
@@ -30,8 +31,6 @@ func TestDaemonSurvivesAPIServerRestart(t *testing.T) {
 	h.src = &Source{Repo: h.repo.dir, Revision: "main"}
 	h.repo.commitInstance(h.instance, h.files())
 
-	defer func(d time.Duration) { FirstRetry = d }(FirstRetry)
-	FirstRetry = 100 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	done := make(chan error, 1)
@@ -120,6 +119,6 @@ func TestDaemonSurvivesAPIServerRestart(t *testing.T) {
 		}
 	}
 	if first := times[1].Sub(times[0]); first > time.Second {
-		t.Errorf("first retry after %v, want about %v", first, FirstRetry)
+		t.Errorf("first retry after %v, want about %v", first, opts.FirstRetry)
 	}
 }

@@ -9,8 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 func TestCrashBetweenApplyAndInventoryCommit(t *testing.T) {
@@ -73,7 +72,7 @@ func TestPruneLeavesProtectedObjects(t *testing.T) {
 	if err := h.s.client.Get(ctx, client.ObjectKey{Namespace: h.ns, Name: "extra"}, cm); err != nil {
 		t.Fatal(err)
 	}
-	cm.Annotations = map[string]string{AnnotationPrune: PruneDisabled}
+	cm.Annotations = map[string]string{manifest.AnnotationPrune: manifest.PruneDisabled}
 	if err := h.s.client.Update(ctx, cm); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +80,7 @@ func TestPruneLeavesProtectedObjects(t *testing.T) {
 	if err := h.s.client.Get(ctx, client.ObjectKey{Namespace: h.ns, Name: "web"}, sa); err != nil {
 		t.Fatal(err)
 	}
-	sa.Labels[render.LabelInstance] = "someone-else"
+	sa.Labels[manifest.LabelInstance] = "someone-else"
 	if err := h.s.client.Update(ctx, sa); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +262,7 @@ func TestSyncErrors(t *testing.T) {
 // TestSyncPDAC syncs the committed generated/pdac of this repository at HEAD.
 func TestSyncPDAC(t *testing.T) {
 	c := cluster.Get(t)
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +290,7 @@ func TestSyncPDAC(t *testing.T) {
 	for _, o := range snap.Objects {
 		live := o.DeepCopy()
 		if err := s.client.Get(context.Background(), client.ObjectKeyFromObject(live), live); err != nil {
-			t.Errorf("%s after the sync: %v", objectID(o), err)
+			t.Errorf("%s after the sync: %v", manifest.ObjectID(o), err)
 		}
 	}
 	res, err = s.Cycle(context.Background(), src)
@@ -317,7 +316,7 @@ func TestPruneProtectedKindsAllowedByModel(t *testing.T) {
 	pvc := func(name string, allowed bool) string {
 		s := "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: " + name + "\n  namespace: " + h.ns + "\n"
 		if allowed {
-			s += "  annotations:\n    " + AnnotationPrune + ": " + PruneAllowed + "\n"
+			s += "  annotations:\n    " + manifest.AnnotationPrune + ": " + manifest.PruneAllowed + "\n"
 		}
 		return s + "spec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n"
 	}
@@ -327,7 +326,7 @@ func TestPruneProtectedKindsAllowedByModel(t *testing.T) {
 	// The model stops allowing the prune of data: its annotation goes from the cluster too.
 	h.repo.commitInstance(h.instance, with(files, "pvc-data.yaml", pvc("data", false)))
 	h.cycle()
-	if a := h.get("v1", "PersistentVolumeClaim", h.ns, "data").GetAnnotations(); a[AnnotationPrune] != "" {
+	if a := h.get("v1", "PersistentVolumeClaim", h.ns, "data").GetAnnotations(); a[manifest.AnnotationPrune] != "" {
 		t.Fatalf("PVC data still annotated %v after the commit that took the annotation away", a)
 	}
 
@@ -337,7 +336,7 @@ func TestPruneProtectedKindsAllowedByModel(t *testing.T) {
 	for _, c := range res.Changes {
 		if c.Action != "unchanged" {
 			got[c.Object] = c.Action
-			if c.Action == "skipped" && !strings.Contains(c.Reason, AnnotationPrune+"="+PruneAllowed) {
+			if c.Action == "skipped" && !strings.Contains(c.Reason, manifest.AnnotationPrune+"="+manifest.PruneAllowed) {
 				t.Errorf("%s skipped for %q, want a reason naming the annotation", c.Object, c.Reason)
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 func TestFirstSyncCreatesEverything(t *testing.T) {
@@ -28,7 +28,7 @@ func TestFirstSyncCreatesEverything(t *testing.T) {
 			t.Errorf("%s does not exist on the apiserver", e)
 			continue
 		}
-		if u.GetLabels()[render.LabelInstance] != h.instance || u.GetLabels()[render.LabelManagedBy] != render.ManagedByValue {
+		if u.GetLabels()[manifest.LabelInstance] != h.instance || u.GetLabels()[manifest.LabelManagedBy] != manifest.ManagedBy {
 			t.Errorf("%s labels = %v, want the owner labels", e, u.GetLabels())
 		}
 		managers := map[string]string{}

@@ -1,30 +1,21 @@
 package sync
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"path"
-	"path/filepath"
+	"io/fs"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/lsst-dm/lsstgen/internal/testcluster"
+	"github.com/lsst-dm/lsstgen/internal/gitsource"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
-
-// GeneratedDir is the folder, relative to the repository root, that holds one folder of
-// rendered manifests per instance.
-const GeneratedDir = "generated"
 
 // Source is a git repository and a revision to follow. The repository is a local path or,
 // for anything that looks like a URL, a remote that is cloned (bare) into CacheDir and
-// fetched at each Resolve.
+// fetched at each Fetch.
 type Source struct {
 	// Repo is a local path to a git repository or a URL git can clone.
 	Repo string
@@ -68,44 +59,6 @@ func short(commit string) string {
 	return commit
 }
 
-// isRemote reports whether repo names a remote rather than a local path.
-func isRemote(repo string) bool {
-	return strings.Contains(repo, "://") || (strings.Contains(repo, "@") && strings.Contains(repo, ":"))
-}
-
-// gitDir returns the repository git commands run in, cloning or fetching a remote first.
-func (s *Source) gitDir(ctx context.Context) (string, error) {
-	if !isRemote(s.Repo) {
-		return s.Repo, nil
-	}
-	if s.CacheDir == "" {
-		return "", fmt.Errorf("repository %s is remote and no cache folder is set", s.Repo)
-	}
-	if _, err := os.Stat(filepath.Join(s.CacheDir, "HEAD")); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(s.CacheDir), 0o755); err != nil {
-			return "", err
-		}
-		if _, err := git(ctx, "", "clone", "--bare", "--quiet", s.Repo, s.CacheDir); err != nil {
-			return "", fmt.Errorf("cloning %s: %w", s.Repo, err)
-		}
-		return s.CacheDir, nil
-	}
-	if _, err := git(ctx, s.CacheDir, "fetch", "--quiet", "--prune", "--force", "origin",
-		"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"); err != nil {
-		return "", fmt.Errorf("fetching %s: %w", s.Repo, err)
-	}
-	return s.CacheDir, nil
-}
-
-// Resolve returns the commit the revision names now.
-func (s *Source) Resolve(ctx context.Context) (string, error) {
-	dir, err := s.gitDir(ctx)
-	if err != nil {
-		return "", err
-	}
-	return s.resolveIn(ctx, dir)
-}
-
 func (s *Source) revision() string {
 	if s.Revision == "" {
 		return "HEAD"
@@ -113,123 +66,45 @@ func (s *Source) revision() string {
 	return s.Revision
 }
 
-func (s *Source) resolveIn(ctx context.Context, dir string) (string, error) {
-	out, err := git(ctx, dir, "rev-parse", "--verify", "--end-of-options", s.revision()+"^{commit}")
-	if err != nil {
-		return "", &SourceError{Revision: s.revision(), Err: fmt.Errorf("does not name a commit in %s: %w", s.Repo, err)}
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-// Fetch resolves the revision and reads the instance's manifests at that commit from the
-// git object store, never from a working tree.
+// Fetch brings a remote repository's clone up to date, resolves the revision and reads the
+// instance's manifests (generated/<instance>/) at that commit from the git object store,
+// never from a working tree.
 func (s *Source) Fetch(ctx context.Context, instance string) (*Snapshot, error) {
-	dir, err := s.gitDir(ctx)
-	if err != nil {
+	repo := &gitsource.Repository{Location: s.Repo, CacheDir: s.CacheDir}
+	if err := repo.Update(ctx); err != nil {
 		return nil, err
 	}
-	commit, err := s.resolveIn(ctx, dir)
+	commit, err := repo.Resolve(ctx, s.revision())
 	if err != nil {
+		var re *gitsource.RevisionError
+		if errors.As(err, &re) {
+			return nil, &SourceError{Revision: s.revision(), Err: err}
+		}
 		return nil, err
 	}
-	objs, err := readAt(ctx, dir, commit, instance)
+	objs, err := readAt(ctx, repo, commit, instance)
 	if err != nil {
 		return nil, &SourceError{Revision: s.revision(), Commit: commit, Instance: instance, Err: err}
 	}
 	return &Snapshot{Instance: instance, Commit: commit, Objects: objs}, nil
 }
 
-// readAt extracts generated/<instance>/ at commit into a temporary folder with git archive
-// and reads it as kubectl apply -k would list it.
-func readAt(ctx context.Context, dir, commit, instance string) ([]*unstructured.Unstructured, error) {
+// readAt reads generated/<instance>/ at commit as kubectl apply -k would list it.
+func readAt(ctx context.Context, repo *gitsource.Repository, commit, instance string) ([]*unstructured.Unstructured, error) {
 	if instance == "" || strings.ContainsAny(instance, `/\`) || instance == "." || instance == ".." {
 		return nil, fmt.Errorf("%q is not an instance name", instance)
 	}
-	prefix := path.Join(GeneratedDir, instance)
-	tree, err := git(ctx, dir, "ls-tree", "-d", "--name-only", commit, "--", prefix)
+	dir := manifest.InstanceDir(instance)
+	fsys, err := repo.FS(ctx, commit, dir)
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(string(tree)) != prefix {
-		return nil, fmt.Errorf("the commit has no %s/ (is the instance rendered and committed?)", prefix)
+	if fi, err := fs.Stat(fsys, dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("the commit has no %s/ (is the instance rendered and committed?)", dir)
 	}
-	archive, err := git(ctx, dir, "archive", "--format=tar", commit, "--", prefix)
+	objs, err := manifest.ReadInstance(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "lsstgen-sync-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	if err := untar(bytes.NewReader(archive), tmp); err != nil {
-		return nil, fmt.Errorf("extracting %s: %w", prefix, err)
-	}
-	read, err := testcluster.ReadInstance(filepath.Join(tmp, filepath.FromSlash(prefix)))
-	if err != nil {
-		return nil, errors.New(strings.ReplaceAll(err.Error(), tmp+string(filepath.Separator), ""))
-	}
-	objs := make([]*unstructured.Unstructured, len(read))
-	for i, o := range read {
-		objs[i] = o.Unstructured
-	}
-	return objs, nil
-}
-
-// untar writes the regular files and folders of a tar stream under dir.
-func untar(r io.Reader, dir string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.FromSlash(path.Clean(h.Name))
-		if !filepath.IsLocal(name) {
-			return fmt.Errorf("archive entry %q leaves the folder", h.Name)
-		}
-		target := filepath.Join(dir, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// git runs git in dir and returns its standard output; a failure carries git's stderr.
-func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			return nil, fmt.Errorf("git %s: %w", args[0], err)
-		}
-		return nil, fmt.Errorf("git %s: %s", args[0], msg)
-	}
-	return out, nil
+	return manifest.Unstructured(objs), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -11,12 +12,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/gitsource"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 func names(objs []*unstructured.Unstructured) []string {
 	var out []string
 	for _, o := range objs {
-		out = append(out, objectID(o))
+		out = append(out, manifest.ObjectID(o))
 	}
 	sort.Strings(out)
 	return out
@@ -28,7 +32,7 @@ func TestFetchReadsTheCommitNotTheWorkingTree(t *testing.T) {
 	first := r.commitInstance("demo", files)
 	// Uncommitted edits must not be read.
 	r.writeInstance("demo", without(files, "configmap-extra.yaml"))
-	if err := os.WriteFile(filepath.Join(r.dir, GeneratedDir, "demo", "configmap-settings.yaml"), []byte("not: [yaml"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(r.dir, manifest.GeneratedDir, "demo", "configmap-settings.yaml"), []byte("not: [yaml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -83,16 +87,17 @@ func TestFetchRefuses(t *testing.T) {
 	good := r.commitInstance("demo", files)
 	r.commitInstance("bad-yaml", with(files, "configmap-settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: [\n"))
 	r.commitInstance("no-kind", with(files, "configmap-settings.yaml", "apiVersion: v1\nmetadata:\n  name: x\n"))
+	r.commitInstance("dup-key", with(files, "configmap-settings.yaml", files["configmap-settings.yaml"]+"  mode: prod\n"))
 	r.commitInstance("empty", map[string]string{})
 	r.writeInstance("missing-file", files)
-	if err := os.Remove(filepath.Join(r.dir, GeneratedDir, "missing-file", "service-web.yaml")); err != nil {
+	if err := os.Remove(filepath.Join(r.dir, manifest.GeneratedDir, "missing-file", "service-web.yaml")); err != nil {
 		t.Fatal(err)
 	}
 	r.commit("missing file")
-	if err := os.MkdirAll(filepath.Join(r.dir, GeneratedDir, "no-kustomization"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(r.dir, manifest.GeneratedDir, "no-kustomization"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(r.dir, GeneratedDir, "no-kustomization", "a.yaml"), []byte(files["namespace.yaml"]), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(r.dir, manifest.GeneratedDir, "no-kustomization", "a.yaml"), []byte(files["namespace.yaml"]), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r.commit("no kustomization")
@@ -105,6 +110,7 @@ func TestFetchRefuses(t *testing.T) {
 		{"instance missing at that commit", good, "bad-yaml", "has no generated/bad-yaml/"},
 		{"unparsable YAML", "HEAD", "bad-yaml", "configmap-settings.yaml"},
 		{"document without kind", "HEAD", "no-kind", "no apiVersion, kind or metadata.name"},
+		{"a key written twice", "HEAD", "dup-key", `generated/dup-key/configmap-settings.yaml:11: ConfigMap/demo-ns/settings sets "data.mode" twice (first at line 10)`},
 		{"no resources", "HEAD", "empty", "lists no resources"},
 		{"listed file missing", "HEAD", "missing-file", "service-web.yaml"},
 		{"no kustomization.yaml", "HEAD", "no-kustomization", "kustomization.yaml"},
@@ -131,6 +137,12 @@ func TestFetchNotARepository(t *testing.T) {
 	_, err := (&Source{Repo: t.TempDir(), Revision: "HEAD"}).Fetch(context.Background(), "demo")
 	if err == nil || !strings.Contains(err.Error(), "not a git repository") {
 		t.Errorf("error = %v, want one saying not a git repository", err)
+	}
+	// The chain is kept, down to git's exit status.
+	var ce *gitsource.CommandError
+	var ee *exec.ExitError
+	if !errors.As(err, &ce) || !errors.As(err, &ee) {
+		t.Errorf("error %T does not wrap git's failure", err)
 	}
 }
 

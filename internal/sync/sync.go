@@ -33,8 +33,8 @@ type Options struct {
 	ForcePrune bool
 	// PruneProtectedKinds allows pruning Namespaces, PersistentVolumes and
 	// PersistentVolumeClaims, which are otherwise left in place when they leave git unless
-	// annotated AnnotationPrune=PruneAllowed (by the instance's model). It is the
-	// operator's override of the model.
+	// annotated manifest.AnnotationPrune=manifest.PruneAllowed (by the instance's model).
+	// It is the operator's override of the model.
 	PruneProtectedKinds bool
 	// WaitTimeout bounds the wait for Namespaces, CRDs, cluster roles and classes to be
 	// ready before the objects that need them are applied.
@@ -43,11 +43,14 @@ type Options struct {
 	// commit's objects to be ready (kstatus); a failed object ends the wait at once. The
 	// cycle fails when they are not ready. Zero skips the wait.
 	HealthTimeout time.Duration
+	// FirstRetry is Run's wait before it retries a failed cycle; each further failure
+	// doubles it, up to the interval. Zero or less means one second.
+	FirstRetry time.Duration
 }
 
 // DefaultOptions returns options for instance: inventory in lsstgen-system, prune at
 // most a quarter of the inventory per cycle, protected kinds never pruned, wait up to five
-// minutes for changed objects to be ready.
+// minutes for changed objects to be ready, retry a failed cycle after a second.
 func DefaultOptions(instance string) Options {
 	return Options{
 		Instance:      instance,
@@ -55,6 +58,7 @@ func DefaultOptions(instance string) Options {
 		MaxPruneShare: 0.25,
 		WaitTimeout:   time.Minute,
 		HealthTimeout: 5 * time.Minute,
+		FirstRetry:    time.Second,
 	}
 }
 
@@ -78,6 +82,9 @@ func New(cfg *rest.Config, log *slog.Logger, opts Options) (*Syncer, error) {
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
+	}
+	if opts.FirstRetry <= 0 {
+		opts.FirstRetry = time.Second
 	}
 	if opts.MaxPruneShare < 0 || opts.MaxPruneShare > 1 {
 		return nil, fmt.Errorf("prune share %v is not between 0 and 1", opts.MaxPruneShare)

@@ -4,30 +4,30 @@ package synth
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Name is the folder name of synthetic instance i.
 func Name(i int) string { return fmt.Sprintf("syn-%03d", i) }
 
-// Repo writes, into dst, the CUE module of the repository at root (cue.mod/, schema/ and
-// the shared files of instances/) and n synthetic instances named syn-000, syn-001, …
-// Their sizes vary with i: one to six web services, one to three portal replicas, with or
-// without the portal, two to four qserv workers and 10 to 200 notebook users.
+// Repo writes, into dst, the CUE module of the repository at root (manifest.ModuleDirs and
+// the shared files of instances/, if any) and n synthetic instances named syn-000,
+// syn-001, … at NCSA. Their sizes vary with i: one to six web services, one to three
+// portal replicas, with or without the portal, two to four qserv workers and 10 to 200
+// notebook users.
 func Repo(root, dst string, n int) error {
-	for _, dir := range []string{"cue.mod", repo.SchemaDir} {
-		if err := copyTree(filepath.Join(root, dir), filepath.Join(dst, dir)); err != nil {
+	for _, dir := range manifest.ModuleDirs() {
+		if err := os.CopyFS(filepath.Join(dst, dir), os.DirFS(filepath.Join(root, dir))); err != nil {
 			return err
 		}
 	}
-	shared, _ := filepath.Glob(filepath.Join(root, repo.InstancesDir, "*.cue"))
+	shared, _ := filepath.Glob(filepath.Join(root, manifest.InstancesDir, "*.cue"))
 	for _, f := range shared {
-		if err := copyFile(f, filepath.Join(dst, repo.InstancesDir, filepath.Base(f))); err != nil {
+		if err := copyFile(f, filepath.Join(dst, manifest.InstancesDir, filepath.Base(f))); err != nil {
 			return err
 		}
 	}
@@ -42,7 +42,7 @@ func Repo(root, dst string, n int) error {
 // WriteInstance writes synthetic instance i into the repository at dst; extra is appended
 // to its file (a change for incremental benchmarks).
 func WriteInstance(dst string, i int, extra string) error {
-	p := filepath.Join(dst, repo.InstancesDir, Name(i), "instance.cue")
+	p := filepath.Join(dst, manifest.InstancesDir, Name(i), "instance.cue")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func Instance(i int) string {
 	var b strings.Builder
 	name := Name(i)
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("package instance\n\nimport \"github.com/lsst-dm/lsstgen/schema\"\n\nschema.#Platform\n\n")
+	w("package instance\n\nimport \"github.com/lsst-dm/lsstgen/platform\"\n\nplatform.#Platform\n\n")
 	w("instance: {\n")
 	w("\tname: %q\n\tdescription: \"synthetic instance %d\"\n\tsite: \"ncsa\"\n\texposure: \"public\"\n", name, i)
 	w("\tdomain: \"%s.lsst.example\"\n", name)
@@ -73,41 +73,28 @@ func Instance(i int) string {
 		w("\t\t\"lsst-kub%03d\": role: %q\n", 1+(i+j)%20, r)
 	}
 	w("\t}\n")
-	w("\taspects: {\n\t\tapi: {\n\t\t\tqserv: {dataGB: %d, czar: {cpu: \"4\", memory: \"32Gi\"}, worker: {cpu: \"8\", memory: \"64Gi\"}, osAdmins: [\"lsst-qserv-admins\"]}\n", 500+100*(i%10))
+	w("\taspects: {\n\t\tapi: {\n\t\t\tqserv: {dataGiB: %d, czar: {cpuMillis: 4000, memoryMiB: 32768}, worker: {cpuMillis: 8000, memoryMiB: 65536}, osAdmins: [\"lsst-qserv-admins\"]}\n", 500+100*(i%10))
 	w("\t\t\tservices: {\n")
 	for s := range 1 + i%6 {
-		w("\t\t\t\t\"svc-%d\": {image: \"lsstdax/svc-%d:1.0.%d\", replicas: %d, resources: {cpu: \"250m\", memory: \"512Mi\"}, mountsDatasets: %v}\n", s, s, i%7, 1+s%3, s == 0)
+		w("\t\t\t\t\"svc-%d\": {image: ref: \"lsstdax/svc-%d:1.0.%d\", replicas: %d, resources: {cpuMillis: 250, memoryMiB: 512}, mountsDatasets: %v}\n", s, s, i%7, 1+s%3, s == 0)
 	}
 	w("\t\t\t}\n\t\t}\n")
 	if i%4 != 3 {
-		w("\t\tportal: {firefly: {replicas: %d, resources: {cpu: \"1\", memory: \"4Gi\"}}, suit: {replicas: 1, resources: {cpu: \"250m\", memory: \"512Mi\"}}}\n", 1+i%3)
+		w("\t\tportal: {firefly: {replicas: %d, resources: {cpuMillis: 1000, memoryMiB: 4096}}, suit: {replicas: 1, resources: {cpuMillis: 250, memoryMiB: 512}}}\n", 1+i%3)
 	}
-	w("\t\tnotebook: {\n\t\t\thub: resources: {cpu: \"500m\", memory: \"1Gi\"}\n\t\t\tproxy: resources: {cpu: \"200m\", memory: \"256Mi\"}\n")
-	w("\t\t\tuser: {cpuMillis: 250, memoryGi: 2, limitCPUMillis: 2000, limitMemoryGi: 8}\n\t\t\tmaxUsers: %d\n\t\t}\n\t}\n", 10+(i*37)%190)
+	w("\t\tnotebook: {\n\t\t\thub: resources: {cpuMillis: 500, memoryMiB: 1024}\n\t\t\tproxy: resources: {cpuMillis: 200, memoryMiB: 256}\n")
+	w("\t\t\tuser: {cpuMillis: 250, memoryGiB: 2, limitCPUMillis: 2000, limitMemoryGiB: 8}\n\t\t\tmaxUsers: %d\n\t\t}\n\t}\n", 10+(i*37)%190)
 	w("\taccess: {defaultAdmins: [\"lsst-%s-admins\"], bastionGroups: [\"lsst-bastion-users\"], breakGlassGroup: \"lsst-k8s-break-glass\"}\n", name)
-	w("\tingress: resources: {cpu: \"500m\", memory: \"512Mi\"}\n")
-	w("\tstorage: gpfs: {server: \"gpfs-nfs.ncsa.example\", home: capacityGi: 1024, project: capacityGi: 1024, scratch: capacityGi: 1024, datasets: capacityGi: %d}\n", 10240*(1+i%5))
-	w("\tlogging: {\n\t\telk: {host: \"elk.ncsa.example\", cidr: \"192.0.2.0/28\", indexPrefix: \"lsst-%s\", user: \"forwarder\", password: {name: \"elk-credentials\", key: \"password\"}}\n", name)
-	w("\t\tforwarder: resources: {cpu: \"100m\", memory: \"128Mi\"}\n\t}\n")
-	w("\tregistry: {node: \"lsst-kub%03d\", storageGi: 512, cacheGi: 256, resources: {cpu: \"1\", memory: \"4Gi\"}, ciPushCredentials: {name: \"nexus-ci-push\", key: \"password\"}}\n", 1+i%20)
+	w("\tingress: resources: {cpuMillis: 500, memoryMiB: 512}\n")
+	w("\tstorage: gpfs: {home: capacityGiB: 1024, project: capacityGiB: 1024, scratch: capacityGiB: 1024, datasets: capacityGiB: %d}\n", 10240*(1+i%5))
+	w("\tlogging: {\n\t\telk: {indexPrefix: \"lsst-%s\", user: \"forwarder\", password: {name: \"elk-credentials\", key: \"password\"}}\n", name)
+	w("\t\tforwarder: resources: {cpuMillis: 100, memoryMiB: 128}\n\t}\n")
+	w("\tregistry: {node: \"lsst-kub%03d\", storageGiB: 512, cacheGiB: 256, resources: {cpuMillis: 1000, memoryMiB: 4096}, ciPushCredentials: {name: \"nexus-ci-push\", key: \"password\"}}\n", 1+i%20)
 	w("\tuserMapping: {\n\t\toauth: {clientId: \"cilogon:/client_id/%s\", clientSecret: {name: \"cilogon-client\", key: \"client-secret\"}}\n", name)
-	w("\t\tuidSource: \"ldap\"\n\t\tldap: {url: \"ldaps://ldap.ncsa.example\", cidr: \"192.0.2.16/28\", userBase: \"ou=People,dc=ncsa\", groupBase: \"ou=Groups,dc=ncsa\", bindDN: \"uid=lookup,ou=People,dc=ncsa\", bind: {name: \"ldap-bind\", key: \"password\"}}\n\t}\n")
+	w("\t\tuidSource: \"ldap\"\n\t\tldap: {bindDN: \"uid=lookup,ou=People,dc=ncsa\", bind: {name: \"ldap-bind\", key: \"password\"}}\n\t}\n")
 	w("\tsync: repo: \"https://git.lsst.example/lsst-dm/lsstgen.git\"\n")
 	w("}\n")
 	return b.String()
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		return copyFile(p, filepath.Join(dst, rel))
-	})
 }
 
 func copyFile(src, dst string) error {

@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // ApplyOptions configure Apply.
@@ -35,19 +37,6 @@ type ApplyOptions struct {
 	// FailOnWarning, when not nil, turns an apiserver warning it accepts into a rejection
 	// (for example Pod Security's "would violate PodSecurity" on a Deployment).
 	FailOnWarning func(warning string) bool
-}
-
-// DefaultApplyOptions returns a dry run as field manager "lsstgen" that fails on Pod
-// Security warnings: a workload that would violate its namespace's Pod Security level is
-// accepted as an object, but its pods never start.
-func DefaultApplyOptions() ApplyOptions {
-	return ApplyOptions{DryRun: true, FieldManager: "lsstgen", FailOnWarning: IsPodSecurityWarning}
-}
-
-// IsPodSecurityWarning reports whether an apiserver warning says pods would be rejected by
-// Pod Security admission.
-func IsPodSecurityWarning(w string) bool {
-	return strings.Contains(w, "would violate PodSecurity")
 }
 
 // Rejection is an object the apiserver refused, or accepted with a warning that
@@ -100,9 +89,9 @@ func rank(kind string) int {
 }
 
 // Order returns objs sorted into apply order: by Stage, then by kind, then as given.
-func Order(objs []Object) []Object {
+func Order(objs []manifest.Object) []manifest.Object {
 	out := slices.Clone(objs)
-	slices.SortStableFunc(out, func(a, b Object) int {
+	slices.SortStableFunc(out, func(a, b manifest.Object) int {
 		if d := Stage(a.GetKind()) - Stage(b.GetKind()); d != 0 {
 			return d
 		}
@@ -114,7 +103,7 @@ func Order(objs []Object) []Object {
 // Apply server-side applies objs to the apiserver of cfg in apply order (see Order), with
 // strict field validation, and returns every object the apiserver refused, quoting it.
 // The error is for failures that are not an object's fault (no connection, discovery).
-func Apply(ctx context.Context, cfg *rest.Config, objs []Object, opts ApplyOptions) ([]Rejection, error) {
+func Apply(ctx context.Context, cfg *rest.Config, objs []manifest.Object, opts ApplyOptions) ([]Rejection, error) {
 	a, err := newApplier(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -162,7 +151,7 @@ func newApplier(cfg *rest.Config, opts ApplyOptions) (*applier, error) {
 }
 
 // apply applies one object and returns the reason it was rejected, or "".
-func (a *applier) apply(ctx context.Context, o Object, dryRun bool) string {
+func (a *applier) apply(ctx context.Context, o manifest.Object, dryRun bool) string {
 	gvk := o.GroupVersionKind()
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
@@ -214,7 +203,7 @@ func (a *applier) apply(ctx context.Context, o Object, dryRun bool) string {
 
 // afterDefinitions waits until the CustomResourceDefinitions among objs are established and
 // makes the mapper see them.
-func (a *applier) afterDefinitions(ctx context.Context, objs []Object) error {
+func (a *applier) afterDefinitions(ctx context.Context, objs []manifest.Object) error {
 	crds := a.dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
 	for _, o := range objs {
 		if o.GetKind() != "CustomResourceDefinition" {

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Version is the Kubernetes version of the test control plane. It agrees with the
@@ -80,10 +80,10 @@ func checkExecutables(dir, from, build string, names ...string) error {
 	return nil
 }
 
-// findRoot finds the repository root with repo.FindRoot, falling back to the folder that
+// findRoot finds the repository root with manifest.FindRoot, falling back to the folder that
 // holds the main module's go.mod.
 func findRoot(dir string) (string, error) {
-	root, err := repo.FindRoot(dir)
+	root, err := manifest.FindRoot(dir)
 	if err == nil {
 		return root, nil
 	}

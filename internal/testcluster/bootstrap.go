@@ -20,7 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // Bootstrap does to a cluster what README.md tells an operator to do before and at the
@@ -30,7 +31,7 @@ import (
 // server-side apply objs, the instance's generated manifests, as the administrator of cfg
 // (`kubectl apply --server-side -k generated/<instance>`). It returns the objects the
 // apiserver refused.
-func Bootstrap(ctx context.Context, cfg *rest.Config, secrets map[string]map[string]render.OutOfBandSecret, objs []Object) ([]Rejection, error) {
+func Bootstrap(ctx context.Context, cfg *rest.Config, secrets map[string]map[string]model.OutOfBandSecret, objs []manifest.Object) ([]Rejection, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // TestBootstrapSecrets: every out-of-band Secret of the model is created with every key it
@@ -18,7 +18,7 @@ import (
 func TestBootstrapSecrets(t *testing.T) {
 	c := shared.Get(t)
 	ctx := t.Context()
-	secrets := map[string]map[string]render.OutOfBandSecret{
+	secrets := map[string]map[string]model.OutOfBandSecret{
 		"boot-a": {
 			"creds":   {Keys: []string{"password", "user"}},
 			"web-tls": {Keys: []string{"tls.crt", "tls.key"}},
@@ -57,11 +57,11 @@ func TestBootstrapSecrets(t *testing.T) {
 	}
 
 	// Again: the Secrets exist, and Bootstrap does not overwrite what an operator made.
-	_, err = Bootstrap(ctx, c.Admin(), map[string]map[string]render.OutOfBandSecret{"boot-b": secrets["boot-b"]}, nil)
+	_, err = Bootstrap(ctx, c.Admin(), map[string]map[string]model.OutOfBandSecret{"boot-b": secrets["boot-b"]}, nil)
 	if err == nil || !strings.Contains(err.Error(), "creating Secret/boot-b/token") || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("Bootstrap over an existing Secret = %v, want an error naming it", err)
 	}
-	_, err = Bootstrap(ctx, c.Admin(), map[string]map[string]render.OutOfBandSecret{"Not_A_Name": secrets["boot-b"]}, nil)
+	_, err = Bootstrap(ctx, c.Admin(), map[string]map[string]model.OutOfBandSecret{"Not_A_Name": secrets["boot-b"]}, nil)
 	if err == nil || !strings.Contains(err.Error(), "creating Namespace/Not_A_Name for its Secrets") {
 		t.Errorf("Bootstrap into a namespace that cannot be made = %v, want an error naming it", err)
 	}

@@ -63,27 +63,28 @@ func New(opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{tmp: tmp}
-	var out io.Writer = opts.Output
+	if c.env, err = c.environment(bin, opts); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
+	if err := c.start(bin); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// environment configures envtest to run the binaries of bin, each through guardedBinary,
+// with every file of the processes in c.tmp.
+func (c *Cluster) environment(bin string, opts Options) (*envtest.Environment, error) {
+	paths, err := guardedBinaries(filepath.Join(c.tmp, "bin"), bin)
+	if err != nil {
+		return nil, err
+	}
+	out := opts.Output
 	if out == nil {
 		c.output = &tailBuffer{max: 16 << 10}
 		out = c.output
 	}
-
-	paths := map[string]string{}
-	wrappers := filepath.Join(tmp, "bin")
-	if err := os.Mkdir(wrappers, 0o755); err != nil {
-		_ = os.RemoveAll(tmp)
-		return nil, err
-	}
-	for _, b := range Binaries {
-		p, err := guardedBinary(wrappers, filepath.Join(bin, b))
-		if err != nil {
-			_ = os.RemoveAll(tmp)
-			return nil, err
-		}
-		paths[b] = p
-	}
-
 	useExisting := false
 	env := &envtest.Environment{
 		// Never talk to whatever cluster USE_EXISTING_CLUSTER would pick up.
@@ -92,10 +93,11 @@ func New(opts Options) (*Cluster, error) {
 		ControlPlaneStartTimeout: opts.StartTimeout,
 		ControlPlaneStopTimeout:  opts.StopTimeout,
 	}
+	env.ControlPlane.KubectlPath = paths["kubectl"]
 	api := env.ControlPlane.GetAPIServer()
 	api.Path = paths["kube-apiserver"]
 	api.Out, api.Err = out, out
-	env.ControlPlane.KubectlPath = paths["kubectl"]
+	api.CertDir = filepath.Join(c.tmp, "certs")
 	args := api.Configure()
 	// envtest already defaults to RBAC; say so explicitly, so that a change of default
 	// can never leave tests running against an AlwaysAllow apiserver.
@@ -107,47 +109,50 @@ func New(opts Options) (*Cluster, error) {
 		}
 		args.Set(name, values...)
 	}
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: paths["etcd"], Out: out, Err: out}
-	// Keep the processes' files in tmp, so Stop removes them all, whatever envtest does.
-	env.ControlPlane.Etcd.DataDir = filepath.Join(tmp, "etcd")
-	api.CertDir = filepath.Join(tmp, "certs")
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: paths["etcd"], Out: out, Err: out, DataDir: filepath.Join(c.tmp, "etcd")}
+	// Keep the processes' files in c.tmp, so Stop removes them all, whatever envtest does.
 	for _, d := range []string{env.ControlPlane.Etcd.DataDir, api.CertDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
-			_ = os.RemoveAll(tmp)
 			return nil, err
 		}
 	}
-	c.env = env
+	return env, nil
+}
 
-	cfg, err := env.Start()
+// guardedBinaries writes into dir a guardedBinary of each of Binaries in bin, and returns
+// their paths by name.
+func guardedBinaries(dir, bin string) (map[string]string, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	paths := map[string]string{}
+	for _, b := range Binaries {
+		p, err := guardedBinary(dir, filepath.Join(bin, b))
+		if err != nil {
+			return nil, err
+		}
+		paths[b] = p
+	}
+	return paths, nil
+}
+
+// start starts etcd and kube-apiserver and keeps the admin's config. On failure it stops
+// whatever started, removes c.tmp, and quotes the processes' last output.
+func (c *Cluster) start(bin string) error {
+	cfg, err := c.env.Start()
 	if err != nil {
-		_ = env.Stop()
-		_ = os.RemoveAll(tmp)
-		return nil, fmt.Errorf("starting etcd and kube-apiserver from %s: %w%s", bin, err, c.outputTail())
+		_ = c.env.Stop()
+		_ = os.RemoveAll(c.tmp)
+		return fmt.Errorf("starting etcd and kube-apiserver from %s: %w%s", bin, err, c.outputTail())
 	}
 	c.admin = cfg
-	return c, nil
+	return nil
 }
 
 // Admin returns a fresh copy of the config of a cluster administrator (group
 // system:masters), which may also impersonate anyone.
 func (c *Cluster) Admin() *rest.Config {
 	return rest.CopyConfig(c.admin)
-}
-
-// As returns a config that acts as user, a member of groups, by impersonation through the
-// admin. The apiserver adds system:authenticated, as it does for every real user.
-func (c *Cluster) As(user string, groups ...string) *rest.Config {
-	cfg := c.Admin()
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
-	return cfg
-}
-
-// AsServiceAccount returns a config that acts as the service account namespace/name, with
-// the groups the apiserver gives service accounts.
-func (c *Cluster) AsServiceAccount(namespace, name string) *rest.Config {
-	return c.As("system:serviceaccount:"+namespace+":"+name,
-		"system:serviceaccounts", "system:serviceaccounts:"+namespace)
 }
 
 // KubeConfig returns a kubeconfig file's content for the admin, certificates embedded.
@@ -158,11 +163,6 @@ func (c *Cluster) KubeConfig() []byte {
 // Host returns the apiserver's URL.
 func (c *Cluster) Host() string {
 	return c.admin.Host
-}
-
-// Dir returns a temporary folder that lives as long as the cluster.
-func (c *Cluster) Dir() string {
-	return c.tmp
 }
 
 // Stop stops the apiserver and etcd and removes their files. It is safe to call more
@@ -187,7 +187,8 @@ func (c *Cluster) outputTail() string {
 
 // guardedBinary returns a path that runs bin so that the kernel kills it when the process
 // that started it dies, however it dies (a panicking test binary, a test timeout, kill -9
-// of dev-cluster). On Linux with setpriv(1) that is a small script in dir; elsewhere bin.
+// of lsstgen-dev cluster). On Linux with setpriv(1) that is a small script in dir;
+// elsewhere bin.
 func guardedBinary(dir, bin string) (string, error) {
 	setpriv, err := exec.LookPath("setpriv")
 	if runtime.GOOS != "linux" || err != nil {

@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Problem is one thing that keeps an applied instance from having converged in a twin.
@@ -54,7 +56,7 @@ func (e *NotConvergedError) Error() string {
 
 // WaitConverged calls CheckConvergence every second until it finds nothing wrong, and
 // returns a *NotConvergedError with the last problems found when timeout passes first.
-func WaitConverged(ctx context.Context, cfg *rest.Config, objs []Object, timeout time.Duration) error {
+func WaitConverged(ctx context.Context, cfg *rest.Config, objs []manifest.Object, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		problems, err := CheckConvergence(ctx, cfg, objs)
@@ -92,7 +94,7 @@ func WaitConverged(ctx context.Context, cfg *rest.Config, objs []Object, timeout
 //     Security level, which no retry can mend.
 //
 // The error is for failures to ask the apiserver.
-func CheckConvergence(ctx context.Context, cfg *rest.Config, objs []Object) ([]Problem, error) {
+func CheckConvergence(ctx context.Context, cfg *rest.Config, objs []manifest.Object) ([]Problem, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -259,7 +261,7 @@ func withEvent(reason, event string) string {
 
 // workload checks that a Deployment, StatefulSet or DaemonSet of objs is rolled out, in the
 // sense of `kubectl rollout status`.
-func (s *convergence) workload(o Object) error {
+func (s *convergence) workload(o manifest.Object) error {
 	ns, name, id := o.GetNamespace(), o.GetName(), o.ID()
 	apps := s.cs.AppsV1()
 	switch o.GetKind() {

@@ -2,7 +2,7 @@ package testcluster
 
 import (
 	"errors"
-	"path/filepath"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // generalNodes returns n general nodes of cores cpus and 16 GiB each, named n1, n2, ….
@@ -22,7 +24,7 @@ func generalNodes(n int, cores string) []NodeSpec {
 			corev1.ResourceMemory: resource.MustParse("16Gi"),
 			corev1.ResourcePods:   resource.MustParse("110"),
 		}
-		out = append(out, NodeSpec{Name: name, Labels: map[string]string{LabelRole: "general"}, Capacity: rl, Allocatable: rl})
+		out = append(out, NodeSpec{Name: name, Capacity: rl, Allocatable: rl})
 	}
 	return out
 }
@@ -35,7 +37,7 @@ func generalNodes(n int, cores string) []NodeSpec {
 // accepted as objects, and their pods are refused with the apiserver's message; and the
 // ServiceAccount admission the twin turns on refuses pods naming a missing account.
 func TestConvergenceReportsProblems(t *testing.T) {
-	objs, err := ReadInstance(filepath.Join("testdata", "twin", "problems"))
+	objs, err := manifest.ReadInstance(os.DirFS("testdata"), "twin/problems")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +53,10 @@ func TestConvergenceReportsProblems(t *testing.T) {
 
 	// What the check is given: the objects as applied, the claim pinned said to be meant for
 	// another volume, and a Deployment that was never applied.
-	check := make([]Object, 0, len(objs)+1)
+	check := make([]manifest.Object, 0, len(objs)+1)
 	for _, o := range objs {
 		if o.GetKind() == "PersistentVolumeClaim" && o.GetName() == "pinned" {
-			o = Object{File: o.File, Unstructured: o.DeepCopy()}
+			o = manifest.Object{File: o.File, Unstructured: o.DeepCopy()}
 			if err := unstructured.SetNestedField(o.Object, "intended", "spec", "volumeName"); err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +68,7 @@ func TestConvergenceReportsProblems(t *testing.T) {
 	absent.SetKind("Deployment")
 	absent.SetNamespace("delta")
 	absent.SetName("absent")
-	check = append(check, Object{File: "absent.yaml", Unstructured: absent})
+	check = append(check, manifest.Object{File: "absent.yaml", Unstructured: absent})
 
 	type want struct{ id, node, says string }
 	wants := []want{

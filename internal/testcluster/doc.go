@@ -1,5 +1,6 @@
 // Package testcluster starts a real etcd and kube-apiserver, built by tools/kube/build.sh,
-// for tests and for `lsstgen dev-cluster`, and applies generated manifests to it.
+// for tests and for `lsstgen-dev cluster`. Its own tests apply the generated manifests to
+// it (dry run, RBAC, self-hosting).
 //
 // The control plane runs on free loopback ports in a temporary directory, with RBAC
 // authorization and the apiserver's default admission plugins (Pod Security included). A

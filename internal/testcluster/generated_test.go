@@ -2,14 +2,16 @@ package testcluster
 
 import (
 	"context"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // shared is the control plane of this package's dry-run tests.
@@ -22,17 +24,16 @@ func TestMain(m *testing.M) {
 	os.Exit(shared.Main(m))
 }
 
-// dryRunGenerated dry-runs every instance under generatedDir and returns the rejections.
-// It fails t when generatedDir holds no instance or an instance cannot be read.
-func dryRunGenerated(t *testing.T, c *Cluster, generatedDir string) []Rejection {
+// dryRunGenerated dry-runs every instance under generated/ of root and returns the
+// rejections, their files named relative to root. It fails t when generated/ holds no
+// instance or an instance cannot be read.
+func dryRunGenerated(t *testing.T, c *Cluster, root fs.FS) []Rejection {
 	t.Helper()
-	dirs, err := Instances(generatedDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	names := generatedInstances(t, root)
 	var all []Rejection
-	for _, dir := range dirs {
-		objs, err := ReadInstance(dir)
+	for _, name := range names {
+		dir := manifest.InstanceDir(name)
+		objs, err := manifest.ReadInstance(root, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,16 +47,37 @@ func dryRunGenerated(t *testing.T, c *Cluster, generatedDir string) []Rejection 
 	return all
 }
 
+// generatedInstances returns the folders of generated/ in root that hold a
+// kustomization.yaml, sorted. It fails t when there is none, so that nothing passes
+// vacuously.
+func generatedInstances(t *testing.T, root fs.FS) []string {
+	t.Helper()
+	entries, err := fs.ReadDir(root, manifest.GeneratedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if _, err := fs.Stat(root, path.Join(manifest.InstanceDir(e.Name()), manifest.KustomizationFile)); e.IsDir() && err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		t.Fatalf("%s holds no instance (no <instance>/%s); run lsstgen render", manifest.GeneratedDir, manifest.KustomizationFile)
+	}
+	return names
+}
+
 // TestGenerated dry-runs every object of every instance in the repository's generated/
 // with strict field validation against a real kube-apiserver.
 func TestGenerated(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := shared.Get(t)
-	for _, r := range dryRunGenerated(t, c, filepath.Join(root, repo.GeneratedDir)) {
-		t.Errorf("rejected: %s", relTo(root, r))
+	for _, r := range dryRunGenerated(t, c, os.DirFS(root)) {
+		t.Errorf("rejected: %s", r)
 	}
 }
 
@@ -63,7 +85,7 @@ func TestGenerated(t *testing.T) {
 // out of order and whose custom resources need their definition first.
 func TestGeneratedFixture(t *testing.T) {
 	c := shared.Get(t)
-	for _, r := range dryRunGenerated(t, c, filepath.Join("testdata", "good", "generated")) {
+	for _, r := range dryRunGenerated(t, c, os.DirFS(filepath.Join("testdata", "good"))) {
 		t.Errorf("rejected: %s", r)
 	}
 }
@@ -72,8 +94,7 @@ func TestGeneratedFixture(t *testing.T) {
 // and the apiserver's words.
 func TestGeneratedFixtureRejects(t *testing.T) {
 	c := shared.Get(t)
-	dir := filepath.Join("testdata", "bad", "generated")
-	got := dryRunGenerated(t, c, dir)
+	got := dryRunGenerated(t, c, os.DirFS(filepath.Join("testdata", "bad")))
 	want := []struct{ file, id, says string }{
 		{"storageclass-placed.yaml", "StorageClass/gamma/placed", `cluster-scoped object with metadata.namespace "gamma"`},
 		{"configmap-nowhere-lost.yaml", "ConfigMap/nowhere/lost", `namespaces "nowhere" not found`},
@@ -94,7 +115,7 @@ func TestGeneratedFixtureRejects(t *testing.T) {
 	}
 	for i, w := range want {
 		r := got[i]
-		if r.File != filepath.Join(dir, "broken", w.file) {
+		if r.File != "generated/broken/"+w.file {
 			t.Errorf("%s: file %q, want %s", r.ID, r.File, w.file)
 		}
 		if !strings.Contains(r.Message, w.says) {
@@ -104,11 +125,4 @@ func TestGeneratedFixtureRejects(t *testing.T) {
 			t.Errorf("report %q does not start with file and object", s)
 		}
 	}
-}
-
-func relTo(root string, r Rejection) Rejection {
-	if rel, err := filepath.Rel(root, r.File); err == nil {
-		r.File = rel
-	}
-	return r
 }

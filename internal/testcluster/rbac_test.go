@@ -3,6 +3,8 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -20,7 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // The names the model gives its RBAC identities.
@@ -38,20 +40,20 @@ const (
 // TestRBAC applies instance pdac for real and checks that its roles grant what the model
 // means them to grant.
 func TestRBAC(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRBAC(t, filepath.Join(root, repo.GeneratedDir, "pdac"))
+	checkRBAC(t, os.DirFS(root), manifest.InstanceDir("pdac"))
 }
 
 // TestRBACFixture runs the same checks on a small hand-written instance.
 func TestRBACFixture(t *testing.T) {
-	checkRBAC(t, filepath.Join("testdata", "good", "generated", "fixture"))
+	checkRBAC(t, os.DirFS(filepath.Join("testdata", "good")), manifest.InstanceDir("fixture"))
 }
 
-func checkRBAC(t *testing.T, dir string) {
-	objs, err := ReadInstance(dir)
+func checkRBAC(t *testing.T, root fs.FS, dir string) {
+	objs, err := manifest.ReadInstance(root, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func checkRBAC(t *testing.T, dir string) {
 
 	// Admission webhooks and APIServices would send later requests to services that do
 	// not run here; the dry-run test covers them.
-	var applied []Object
+	var applied []manifest.Object
 	for _, o := range objs {
 		if Stage(o.GetKind()) < 3 {
 			applied = append(applied, o)
@@ -123,7 +125,7 @@ type rbacModel struct {
 	secrets      map[string][]string // namespace -> names
 }
 
-func newRBACModel(t *testing.T, objs []Object) *rbacModel {
+func newRBACModel(t *testing.T, objs []manifest.Object) *rbacModel {
 	t.Helper()
 	m := &rbacModel{clusterRoles: map[string]rbacv1.ClusterRole{}, roles: map[string]rbacv1.Role{}, secrets: map[string][]string{}}
 	for _, o := range objs {

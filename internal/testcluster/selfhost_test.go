@@ -1,7 +1,7 @@
 package testcluster
 
 import (
-	"path/filepath"
+	"os"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -9,22 +9,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // TestSelfHosting: after one bootstrap apply of generated/pdac as an administrator (what
 // `kubectl apply -k` does), the instance's own sync identity can apply every one of its
 // objects again, RBAC included, and nothing more: no Secrets, no pods.
 func TestSelfHosting(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := ReadInstance(filepath.Join(root, repo.GeneratedDir, "pdac"))
+	objs, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir("pdac"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var applied []Object
+	var applied []manifest.Object
 	found := false
 	for _, o := range objs {
 		if Stage(o.GetKind()) < 3 {

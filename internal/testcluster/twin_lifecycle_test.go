@@ -65,8 +65,8 @@ func TestTwinStop(t *testing.T) {
 		t.Errorf("Stop = %v, want it to report that kwok had exited", err)
 	}
 	assertGone(t, urls, 0)
-	if _, serr := os.Stat(tw.Dir()); !errors.Is(serr, os.ErrNotExist) {
-		t.Errorf("%s is still there after Stop: %v", tw.Dir(), serr)
+	if _, serr := os.Stat(tw.tmp); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("%s is still there after Stop: %v", tw.tmp, serr)
 	}
 	if again := tw.Stop(); again == nil || again.Error() != err.Error() {
 		t.Errorf("second Stop = %v, want the first result %v", again, err)

@@ -3,7 +3,7 @@ package testcluster
 import (
 	"fmt"
 	"maps"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
 )
 
 // convergeTimeout bounds the wait for an instance to converge in a twin; each takes
@@ -25,22 +26,18 @@ const convergeTimeout = 3 * time.Minute
 // every workload rolled out, no pod Pending, every claim Bound to its volume, no pod
 // refused by Pod Security, and every pod on a node of the role the model intends.
 func TestInstancesConverge(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs, err := Instances(filepath.Join(root, repo.GeneratedDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range dirs {
-		name := filepath.Base(dir)
+	fsys := os.DirFS(root)
+	for _, name := range generatedInstances(t, fsys) {
 		t.Run(name, func(t *testing.T) {
 			res, err := render.Instance(root, name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			objs, err := ReadInstance(dir)
+			objs, err := manifest.ReadInstance(fsys, manifest.InstanceDir(name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +54,7 @@ func TestInstancesConverge(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, r := range rejected {
-				t.Errorf("bootstrap apply rejected: %s", relTo(root, r))
+				t.Errorf("bootstrap apply rejected: %s", r)
 			}
 			applied := time.Since(start)
 			if err := WaitConverged(ctx, tw.Admin(), objs, convergeTimeout); err != nil {
@@ -78,9 +75,9 @@ func TestInstancesConverge(t *testing.T) {
 // placementProblems lists every pod of the cluster that runs where the model does not
 // intend it to, and every node missing a pod it should run: qserv's workers one per
 // worker node, its czar on the czar node, its admin DaemonSet on every qserv node, Nexus
-// on the registry node, the log forwarder on every node, and everything else on general
-// nodes only.
-func placementProblems(t *testing.T, tw *Twin, m render.Model) []string {
+// on the registry node, the log forwarder on every node, and everything else on nodes of
+// the roles dedicated to nothing. The role sets come from the model's roles.
+func placementProblems(t *testing.T, tw *Twin, m model.Model) []string {
 	t.Helper()
 	cs := kubernetes.NewForConfigOrDie(tw.Admin())
 	pods, err := cs.CoreV1().Pods("").List(t.Context(), metav1.ListOptions{})
@@ -107,6 +104,9 @@ func placementProblems(t *testing.T, tw *Twin, m render.Model) []string {
 		}
 		return out
 	}
+	qservNodes := nodesOf(m.RolesDedicatedTo("qserv")...)
+	sharedNodes := nodesOf(m.RolesDedicatedTo("")...)
+	allNodes := slices.Sorted(maps.Keys(m.Instance.Nodes))
 	var problems []string
 	// onNodes: owner kind/namespace/name → the nodes its pods run on.
 	onNodes := map[string][]string{}
@@ -133,10 +133,10 @@ func placementProblems(t *testing.T, tw *Twin, m render.Model) []string {
 			case "StatefulSet/qserv/qserv-czar":
 				allowed = nodesOf("qserv-czar")
 			default:
-				allowed = nodesOf("qserv-czar", "qserv-worker")
+				allowed = qservNodes
 			}
 		default:
-			allowed = nodesOf("general")
+			allowed = sharedNodes
 		}
 		if !slices.Contains(allowed, node) {
 			problems = append(problems, fmt.Sprintf("%s (of %s) runs on node %s of role %q; the model intends it on %s",
@@ -152,7 +152,7 @@ func placementProblems(t *testing.T, tw *Twin, m render.Model) []string {
 	if len(nodesOf("qserv-worker")) > 0 {
 		everyNode("StatefulSet/qserv/qserv-worker", nodesOf("qserv-worker"))
 		everyNode("StatefulSet/qserv/qserv-czar", nodesOf("qserv-czar"))
-		everyNode("DaemonSet/qserv/qserv-data-admin", nodesOf("qserv-czar", "qserv-worker"))
+		everyNode("DaemonSet/qserv/qserv-data-admin", qservNodes)
 	}
 	if reg := m.Instance.Registry.Node; reg != "" {
 		nexus := onNodes["Deployment/registry/nexus"]
@@ -164,7 +164,7 @@ func placementProblems(t *testing.T, tw *Twin, m render.Model) []string {
 	for owner := range onNodes {
 		if strings.HasPrefix(owner, "DaemonSet/logging/") {
 			forwarders++
-			everyNode(owner, nodesOf("registry", "qserv-czar", "qserv-worker", "general"))
+			everyNode(owner, allNodes)
 		}
 	}
 	if forwarders == 0 {

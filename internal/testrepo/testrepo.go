@@ -10,46 +10,50 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // Root finds the real repository root from the test's working directory.
 func Root(t testing.TB) string {
 	t.Helper()
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return root
 }
 
-// Copy copies cue.mod/, schema/ and the named instances (all when none are named), and
-// generated/ of those instances, into a new temporary folder, and returns it.
+// Copy copies the CUE module (manifest.InputDirs) with the named instances only (all when
+// none are named), and generated/ of those instances, into a new temporary folder, and
+// returns it.
 func Copy(t testing.TB, instances ...string) string {
 	t.Helper()
 	src := Root(t)
 	dst := t.TempDir()
-	copyTree(t, filepath.Join(src, "cue.mod"), filepath.Join(dst, "cue.mod"))
-	copyTree(t, filepath.Join(src, repo.SchemaDir), filepath.Join(dst, repo.SchemaDir))
+	for _, dir := range manifest.InputDirs() {
+		if dir != manifest.InstancesDir {
+			copyTree(t, src, dst, dir)
+		}
+	}
 	if len(instances) == 0 {
-		copyTree(t, filepath.Join(src, repo.InstancesDir), filepath.Join(dst, repo.InstancesDir))
-		copyTree(t, filepath.Join(src, repo.GeneratedDir), filepath.Join(dst, repo.GeneratedDir))
+		copyTree(t, src, dst, manifest.InstancesDir)
+		copyTree(t, src, dst, manifest.GeneratedDir)
 		return dst
 	}
 	// Files directly in instances/ are shared by every instance package.
-	entries, err := os.ReadDir(filepath.Join(src, repo.InstancesDir))
+	entries, err := os.ReadDir(filepath.Join(src, manifest.InstancesDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
 		if !e.IsDir() {
-			copyFile(t, filepath.Join(src, repo.InstancesDir, e.Name()), filepath.Join(dst, repo.InstancesDir, e.Name()))
+			copyFile(t, filepath.Join(src, manifest.InstancesDir, e.Name()), filepath.Join(dst, manifest.InstancesDir, e.Name()))
 		}
 	}
 	for _, name := range instances {
-		copyTree(t, filepath.Join(src, repo.InstancesDir, name), filepath.Join(dst, repo.InstancesDir, name))
-		if _, err := os.Stat(filepath.Join(src, repo.GeneratedDir, name)); err == nil {
-			copyTree(t, filepath.Join(src, repo.GeneratedDir, name), filepath.Join(dst, repo.GeneratedDir, name))
+		copyTree(t, src, dst, filepath.Join(manifest.InstancesDir, name))
+		if _, err := os.Stat(filepath.Join(src, manifest.GeneratedDir, name)); err == nil {
+			copyTree(t, src, dst, filepath.Join(manifest.GeneratedDir, name))
 		}
 	}
 	return dst
@@ -92,21 +96,10 @@ func Snapshot(t testing.TB, dir string) map[string]string {
 	return out
 }
 
-func copyTree(t testing.TB, src, dst string) {
+// copyTree copies the folder rel of src to the same place in dst.
+func copyTree(t testing.TB, src, dst, rel string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		copyFile(t, p, target)
-		return nil
-	})
-	if err != nil {
+	if err := os.CopyFS(filepath.Join(dst, rel), os.DirFS(filepath.Join(src, rel))); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
@@ -16,7 +17,7 @@ func BenchmarkValidateAll(b *testing.B) {
 	ins := realInstances(b)
 	b.ResetTimer()
 	for b.Loop() {
-		if fs := Validate(ins); HasErrors(fs) {
+		if fs := Validate(ins); ErrorCount(fs) > 0 {
 			b.Fatalf("real instances have findings: %v", fs[0])
 		}
 	}
@@ -31,7 +32,7 @@ func BenchmarkSynthetic(b *testing.B) {
 		b.Run(fmt.Sprintf("objects=%d", len(in.Objects)), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if fs := Validate([]Instance{in}); HasErrors(fs) {
+				if fs := Validate([]Instance{in}); ErrorCount(fs) > 0 {
 					b.Fatalf("synthetic instance has findings: %v", fs[0])
 				}
 			}
@@ -54,9 +55,13 @@ func TestSyntheticIsClean(t *testing.T) {
 // Deployment, its Service, ConfigMap, ServiceAccount and PersistentVolumeClaim.
 func synthetic(base *render.Result, n int) Instance {
 	const namespaces = 20
-	model := base.Model
-	model.Namespaces = map[string]render.Namespace{}
-	reg := model.Instance.Registry.Host
+	m := base.Model
+	m.Namespaces = map[string]model.Namespace{}
+	reg := m.Instance.Registry.Host
+	generalNodes := map[string]any{}
+	for k, v := range m.Roles["general"].Labels {
+		generalNodes[k] = v
+	}
 	var objs []*unstructured.Unstructured
 	add := func(m map[string]any) { objs = append(objs, &unstructured.Unstructured{Object: m}) }
 	meta := func(ns, name string) map[string]any { return map[string]any{"name": name, "namespace": ns} }
@@ -64,7 +69,7 @@ func synthetic(base *render.Result, n int) Instance {
 	add(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": NamespaceAdminRole},
 		"rules": []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"get"}}}})
 	// pdac's log forwarder, which every instance runs on every node.
-	model.Namespaces["logging"] = base.Model.Namespaces["logging"]
+	m.Namespaces["logging"] = base.Model.Namespaces["logging"]
 	for _, u := range base.Objects {
 		if u.GetNamespace() == "logging" || (u.GetKind() == "Namespace" && u.GetName() == "logging") {
 			objs = append(objs, u)
@@ -72,7 +77,7 @@ func synthetic(base *render.Result, n int) Instance {
 	}
 	for k := 0; k < namespaces; k++ {
 		ns := fmt.Sprintf("synth-%02d", k)
-		model.Namespaces[ns] = render.Namespace{Name: ns, Aspect: "platform", PodSecurity: "restricted", Admins: []string{"lsst-synth-admins"}}
+		m.Namespaces[ns] = model.Namespace{Name: ns, Aspect: "platform", PodSecurity: "restricted", Admins: []string{"lsst-synth-admins"}}
 		add(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns, "labels": map[string]any{"pod-security.kubernetes.io/enforce": "restricted"}}})
 		add(map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(ns, "default-deny"),
 			"spec": map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Ingress", "Egress"}}})
@@ -97,7 +102,7 @@ func synthetic(base *render.Result, n int) Instance {
 				"metadata": map[string]any{"labels": labels},
 				"spec": map[string]any{
 					"serviceAccountName": name,
-					"nodeSelector":       map[string]any{LabelRole: "general"},
+					"nodeSelector":       generalNodes,
 					"securityContext":    map[string]any{"runAsNonRoot": true, "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
 					"containers": []any{map[string]any{
 						"name":  "app",
@@ -118,8 +123,8 @@ func synthetic(base *render.Result, n int) Instance {
 		}})
 	}
 	// No notebook, no registry workload: only the synthetic objects are placed.
-	model.Instance.Aspects.Notebook = nil
-	model.Instance.Exposure = ""
-	model.Instance.Registry.Node = ""
-	return Instance{Name: "synthetic", Objects: objs, Model: model, Sources: base.Sources}
+	m.Instance.Aspects.Notebook = nil
+	m.Instance.Exposure = ""
+	m.Instance.Registry.Node = ""
+	return Instance{Name: "synthetic", Objects: objs, Model: m, Sources: base.Sources}
 }

@@ -2,209 +2,17 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/klog/v2"
-
-	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
-// Node labels and taints as the platform models them: every node carries its role and
-// hostname as labels; registry and qserv nodes are tainted for their dedicated workloads.
-const (
-	LabelRole      = "lsst.org/role"
-	TaintDedicated = "lsst.org/dedicated"
-)
-
-const gib = 1 << 30
-
-// node is one node of the instance as the placement sees it.
-type node struct {
-	name, role string
-	labels     map[string]string
-	taints     []corev1.Taint
-	// allocatable after reservePerNode, and what placed pods use of it.
-	cpuMilli, mem int64
-	usedCPU       int64
-	usedMem       int64
-	localDiskB    int64 // local disks minus the image cache, in bytes
-	placed        []placed
-}
-
-type placed struct {
-	ns     string
-	labels map[string]string
-}
-
-// taintsFor gives the taints a node of role carries.
-func taintsFor(role string) []corev1.Taint {
-	switch role {
-	case "registry":
-		return []corev1.Taint{{Key: TaintDedicated, Value: "registry", Effect: corev1.TaintEffectNoSchedule}}
-	case "qserv-czar", "qserv-worker":
-		return []corev1.Taint{{Key: TaintDedicated, Value: "qserv", Effect: corev1.TaintEffectNoSchedule}}
-	}
-	return nil
-}
-
-// instanceNodes builds the instance's nodes, sorted by name.
-func instanceNodes(m *render.Model) []*node {
-	r := m.Instance.ReservePerNode
-	var out []*node
-	for name, n := range m.Instance.Nodes {
-		if n.Name == "" {
-			n.Name = name
-		}
-		out = append(out, &node{
-			name:       name,
-			role:       n.Role,
-			labels:     map[string]string{LabelRole: n.Role, corev1.LabelHostname: name},
-			taints:     taintsFor(n.Role),
-			cpuMilli:   int64(n.Cores)*1000 - int64(r.CPUMillis),
-			mem:        int64(n.MemoryGB-r.MemoryGB) * gib,
-			localDiskB: int64(n.LocalDiskGB-r.ImageCacheGB) * 1e9,
-		})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
-}
-
-// podRequests is what one pod of the template requests: the larger of its containers' sum
-// and its largest init container.
-func podRequests(spec *corev1.PodSpec) (cpu, mem int64) {
-	for _, ct := range spec.Containers {
-		cpu += ct.Resources.Requests.Cpu().MilliValue()
-		mem += ct.Resources.Requests.Memory().Value()
-	}
-	for _, ct := range spec.InitContainers {
-		cpu = max(cpu, ct.Resources.Requests.Cpu().MilliValue())
-		mem = max(mem, ct.Resources.Requests.Memory().Value())
-	}
-	return cpu, mem
-}
-
-// eligible says whether a pod may run on n by its labels and taints (not by room), and if
-// not, why.
-func eligible(spec *corev1.PodSpec, n *node) (bool, string) {
-	for k, v := range spec.NodeSelector {
-		if n.labels[k] != v {
-			return false, fmt.Sprintf("nodeSelector %s=%s", k, v)
-		}
-	}
-	if a := spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-		ok := false
-		for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-			if termMatches(t, n.labels) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false, "node affinity"
-		}
-	}
-	for _, t := range n.taints {
-		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
-			continue
-		}
-		tolerated := false
-		for i := range spec.Tolerations {
-			if spec.Tolerations[i].ToleratesTaint(klog.Background(), &t, false) {
-				tolerated = true
-				break
-			}
-		}
-		if !tolerated {
-			return false, fmt.Sprintf("taint %s=%s:%s", t.Key, t.Value, t.Effect)
-		}
-	}
-	return true, ""
-}
-
-func termMatches(t corev1.NodeSelectorTerm, lbls map[string]string) bool {
-	if len(t.MatchExpressions) == 0 && len(t.MatchFields) == 0 {
-		return false
-	}
-	for _, e := range t.MatchExpressions {
-		v, has := lbls[e.Key]
-		switch e.Operator {
-		case corev1.NodeSelectorOpIn:
-			if !has || !contains(e.Values, v) {
-				return false
-			}
-		case corev1.NodeSelectorOpNotIn:
-			if has && contains(e.Values, v) {
-				return false
-			}
-		case corev1.NodeSelectorOpExists:
-			if !has {
-				return false
-			}
-		case corev1.NodeSelectorOpDoesNotExist:
-			if has {
-				return false
-			}
-		case corev1.NodeSelectorOpGt, corev1.NodeSelectorOpLt:
-			if !has || len(e.Values) != 1 {
-				return false
-			}
-			a, err1 := strconv.ParseInt(v, 10, 64)
-			b, err2 := strconv.ParseInt(e.Values[0], 10, 64)
-			if err1 != nil || err2 != nil || (e.Operator == corev1.NodeSelectorOpGt) != (a > b) || a == b {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	for _, f := range t.MatchFields {
-		if f.Key != "metadata.name" {
-			return false
-		}
-		has := contains(f.Values, lbls[corev1.LabelHostname])
-		if (f.Operator == corev1.NodeSelectorOpIn) != has {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// antiAffine says whether a required pod anti-affinity by hostname of the pod forbids n.
-func antiAffine(p *pod, n *node) bool {
-	a := p.spec.Affinity
-	if a == nil || a.PodAntiAffinity == nil {
-		return false
-	}
-	for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-		if t.TopologyKey != corev1.LabelHostname || t.LabelSelector == nil {
-			continue
-		}
-		sel, err := metav1.LabelSelectorAsSelector(t.LabelSelector)
-		if err != nil {
-			continue
-		}
-		for _, q := range n.placed {
-			if q.ns == p.obj.ns && sel.Matches(labels.Set(q.labels)) {
-				return true
-			}
-		}
-	}
-	return false
-}
+// The capacity rules: the instance's requests against its nodes, where each pod can run
+// (the placement simulation of placement.go), qserv on its local disks, the registry on its
+// dedicated node, local volumes within their nodes' disks, and each node claimed once.
 
 // checkCapacity runs the capacity and placement rules.
 func checkCapacity(c *checker) {
@@ -212,60 +20,22 @@ func checkCapacity(c *checker) {
 	if len(nodes) == 0 {
 		return
 	}
-	checkTotals(c, nodes)
-	placeAll(c, nodes)
+	ds := c.demands(nodes)
+	checkTotals(c, nodes, ds)
+	checkPlacement(c, nodes, ds)
 	checkQserv(c, nodes)
 	checkRegistryNode(c, nodes)
 	checkLocalVolumes(c, nodes)
 }
 
-// demand is one group of identical pods to place.
-type demand struct {
-	p        *pod
-	cpu, mem int64
-	count    int
-	path     string // the instance field that sets count
-	what     string
-}
-
-func (c *checker) demands(nodes []*node) []demand {
-	var ds []demand
-	for _, p := range c.idx.pods {
-		cpu, mem := podRequests(p.spec)
-		n := p.replicas
-		if p.daemon {
-			n = 0
-			for _, nd := range nodes {
-				if ok, _ := eligible(p.spec, nd); ok {
-					n++
-				}
-			}
-		}
-		ds = append(ds, demand{p: p, cpu: cpu, mem: mem, count: n, path: sourcePath(c.in, p.obj), what: p.obj.id})
-	}
-	if nb := c.in.Model.Instance.Aspects.Notebook; nb != nil && nb.MaxUsers > 0 {
-		spec := &corev1.PodSpec{NodeSelector: map[string]string{LabelRole: "general"}}
-		o := &object{kind: "Pod", ns: "notebook-users", name: "notebook-user", id: "Pod/notebook-users/(user pods)"}
-		ds = append(ds, demand{
-			p:     &pod{obj: o, meta: &metav1.ObjectMeta{}, spec: spec},
-			cpu:   int64(nb.User.CPUMillis),
-			mem:   int64(nb.User.MemoryGi) * gib,
-			count: nb.MaxUsers,
-			path:  "instance.aspects.notebook.maxUsers",
-			what:  fmt.Sprintf("%d notebook users", nb.MaxUsers),
-		})
-	}
-	return ds
-}
-
-func checkTotals(c *checker, nodes []*node) {
+func checkTotals(c *checker, nodes []*node, ds []demand) {
 	// Sums in float64: requests times replicas may exceed int64 in a hostile input.
 	var capCPU, capMem, cpu, mem float64
 	for _, n := range nodes {
 		capCPU += float64(max(n.cpuMilli, 0))
 		capMem += float64(max(n.mem, 0))
 	}
-	for _, d := range c.demands(nodes) {
+	for _, d := range ds {
 		cpu += float64(d.cpu) * float64(d.count)
 		mem += float64(d.mem) * float64(d.count)
 	}
@@ -277,119 +47,32 @@ func checkTotals(c *checker, nodes []*node) {
 	}
 }
 
-// placeAll places every pod replica first-fit over the nodes: DaemonSets first (one pod on
-// every eligible node), then the largest pods first, the notebook's users last.
-func placeAll(c *checker, nodes []*node) {
-	ds := c.demands(nodes)
-	sort.SliceStable(ds, func(i, j int) bool {
-		a, b := ds[i], ds[j]
-		if a.p.daemon != b.p.daemon {
-			return a.p.daemon
-		}
-		if (a.path == "instance.aspects.notebook.maxUsers") != (b.path == "instance.aspects.notebook.maxUsers") {
-			return b.path == "instance.aspects.notebook.maxUsers"
-		}
-		if a.cpu != b.cpu {
-			return a.cpu > b.cpu
-		}
-		return a.mem > b.mem
-	})
-	for _, d := range ds {
-		if d.p.daemon {
-			for _, n := range nodes {
-				if ok, _ := eligible(d.p.spec, n); !ok {
-					continue
-				}
-				if n.usedCPU+d.cpu > n.cpuMilli || n.usedMem+d.mem > n.mem {
-					c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s) does not fit: the node has %s cpu and %s memory left; lower its requests or free the node", n.name, milli(d.cpu), bytesGi(d.mem), milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem))
-					continue
-				}
-				place(n, d)
-			}
+// checkPlacement: every pod of every workload, and every notebook user at maxUsers, finds
+// a node it may run on with room for its requests.
+func checkPlacement(c *checker, nodes []*node, ds []demand) {
+	for _, m := range simulate(ds, nodes) {
+		d := m.d
+		if m.on != nil {
+			c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s) does not fit: the node has %s cpu and %s memory left; lower its requests or free the node", m.on.name, milli(d.cpu), bytesGi(d.mem), milli(m.cpuLeft), bytesGi(m.memLeft))
 			continue
 		}
-		count := d.count
-		if d.cpu <= 0 && d.mem <= 0 && !hasAntiAffinity(d.p) {
-			// Pods that request nothing all fit wherever the first one does.
-			count = min(count, 1)
+		path, fix := d.path+".replicas", "lower the replicas or requests, or add nodes of the role it selects"
+		if m.tooBig {
+			path, fix = d.path+".resources", "its requests exceed every eligible node's allocatable: lower them"
 		}
-		for i := 0; i < count; i++ {
-			if n := firstFit(d, nodes); n != nil {
-				place(n, d)
-				continue
-			}
-			reportUnplaced(c, d, i, nodes)
-			break
+		what := "replica"
+		if d.userPods() {
+			path, fix = d.path, "lower maxUsers or the per-user requests, or add general nodes"
+			what = "user pod"
 		}
+		c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s) fits no node (%s); %s", what, m.replica+1, d.count, milli(d.cpu), bytesGi(d.mem), strings.Join(m.why, "; "), fix)
 	}
 }
 
-func hasAntiAffinity(p *pod) bool {
-	a := p.spec.Affinity
-	return a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0
-}
-
-func place(n *node, d demand) {
-	n.usedCPU += d.cpu
-	n.usedMem += d.mem
-	n.placed = append(n.placed, placed{ns: d.p.obj.ns, labels: d.p.meta.Labels})
-}
-
-func firstFit(d demand, nodes []*node) *node {
-	for _, n := range nodes {
-		if ok, _ := eligible(d.p.spec, n); !ok || antiAffine(d.p, n) {
-			continue
-		}
-		if n.usedCPU+d.cpu <= n.cpuMilli && n.usedMem+d.mem <= n.mem {
-			return n
-		}
-	}
-	return nil
-}
-
-func reportUnplaced(c *checker, d demand, i int, nodes []*node) {
-	var why []string
-	excluded := map[string][]string{} // reason → nodes it excludes
-	var reasons []string
-	tooBig := true
-	for _, n := range nodes {
-		if ok, reason := eligible(d.p.spec, n); !ok {
-			if excluded[reason] == nil {
-				reasons = append(reasons, reason)
-			}
-			excluded[reason] = append(excluded[reason], n.name)
-			continue
-		}
-		if antiAffine(d.p, n) {
-			why = append(why, n.name+": pod anti-affinity")
-			tooBig = false
-			continue
-		}
-		if d.cpu <= n.cpuMilli && d.mem <= n.mem {
-			tooBig = false
-		}
-		why = append(why, fmt.Sprintf("%s: %s cpu, %s memory left", n.name, milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem)))
-	}
-	for _, r := range reasons {
-		why = append(why, strings.Join(excluded[r], ", ")+": "+r)
-	}
-	path, fix := d.path+".replicas", "lower the replicas or requests, or add nodes of the role it selects"
-	if tooBig {
-		path, fix = d.path+".resources", "its requests exceed every eligible node's allocatable: lower them"
-	}
-	if d.path == "instance.aspects.notebook.maxUsers" {
-		path, fix = d.path, "lower maxUsers or the per-user requests, or add general nodes"
-	}
-	what := "replica"
-	if d.p.obj.kind == "Pod" && d.path == "instance.aspects.notebook.maxUsers" {
-		what = "user pod"
-	}
-	c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s) fits no node (%s); %s", what, i+1, d.count, milli(d.cpu), bytesGi(d.mem), strings.Join(why, "; "), fix)
-}
-
-// checkQserv: pods of the qserv namespace may run only on qserv nodes whose local disks
-// hold their claims.
+// checkQserv: pods of the qserv namespace may run only on nodes of the roles dedicated to
+// qserv, whose local disks hold their claims.
 func checkQserv(c *checker, nodes []*node) {
+	qservRoles := c.in.Model.RolesDedicatedTo("qserv")
 	for _, p := range c.idx.podsByNS["qserv"] {
 		var claim int64
 		for _, t := range p.claims {
@@ -401,12 +84,12 @@ func checkQserv(c *checker, nodes []*node) {
 			if ok, _ := eligible(p.spec, n); !ok {
 				continue
 			}
-			if n.role != "qserv-czar" && n.role != "qserv-worker" {
-				c.report(CapQservLocalDisk, p.obj, "", "can be scheduled on node %s of role %s; qserv pods run only on qserv nodes with local disks: select role qserv-czar or qserv-worker", n.name, n.role)
+			if !slices.Contains(qservRoles, n.role) {
+				c.report(CapQservLocalDisk, p.obj, "", "can be scheduled on node %s of role %s; qserv pods run only on qserv nodes with local disks: select role %s", n.name, n.role, strings.Join(qservRoles, " or "))
 				continue
 			}
-			if claim > n.localDiskB {
-				c.report(CapQservLocalDisk, p.obj, nodePath(n.name), "claims %s of local disk but node %s has %.0f GB after the image cache; lower the data size or use nodes with larger disks", bytesGi(claim), n.name, float64(n.localDiskB)/1e9)
+			if claim > n.localDisk {
+				c.report(CapQservLocalDisk, p.obj, nodePath(n.name), "claims %s of local disk but node %s has %s after the image cache; lower the data size or use nodes with larger disks", bytesGi(claim), n.name, bytesGi(n.localDisk))
 			}
 		}
 	}
@@ -424,8 +107,9 @@ func checkRegistryNode(c *checker, nodes []*node) {
 			reg = n
 		}
 	}
-	if reg == nil || reg.role != "registry" {
-		c.report(CapRegistryNode, nil, "instance.registry.node", "registry.node %q is not a node of the instance with role registry; claim it in nodes with role \"registry\"", rn)
+	registryRoles := c.in.Model.RolesDedicatedTo("registry")
+	if reg == nil || !slices.Contains(registryRoles, reg.role) {
+		c.report(CapRegistryNode, nil, "instance.registry.node", "registry.node %q is not a node of the instance with a role dedicated to the registry; claim it in nodes with role %q", rn, strings.Join(registryRoles, " or "))
 		return
 	}
 	for _, p := range c.idx.pods {
@@ -441,7 +125,7 @@ func checkRegistryNode(c *checker, nodes []*node) {
 			case inRegistry && !ok && n == reg:
 				c.report(CapRegistryNode, p.obj, "", "the registry cannot be scheduled on its dedicated node %s; select it and tolerate its taint", rn)
 			case !inRegistry && ok && n == reg:
-				c.report(CapRegistryNode, p.obj, "", "can be scheduled on node %s, dedicated to the registry; select other nodes or drop the toleration of %s", rn, TaintDedicated)
+				c.report(CapRegistryNode, p.obj, "", "can be scheduled on node %s, dedicated to the registry; select other nodes or drop the toleration of its taint %s", rn, taintsText(reg.taints))
 			}
 		}
 	}
@@ -472,8 +156,8 @@ func checkLocalVolumes(c *checker, nodes []*node) {
 		used[host] += q.Value()
 	}
 	for _, h := range order {
-		if n := byName[h]; used[h] > n.localDiskB {
-			c.report(CapLocalDisk, nil, nodePath(h), "local volumes on node %s hold %s but its local disks have %.0f GB after the %d GB image cache; shrink them or move some to another node", h, bytesGi(used[h]), float64(n.localDiskB)/1e9, c.in.Model.Instance.ReservePerNode.ImageCacheGB)
+		if n := byName[h]; used[h] > n.localDisk {
+			c.report(CapLocalDisk, nil, nodePath(h), "local volumes on node %s hold %s but its local disks have %s after the %dGi image cache; shrink them or move some to another node", h, bytesGi(used[h]), bytesGi(n.localDisk), c.in.Model.Instance.ReservePerNode.ImageCacheGiB)
 		}
 	}
 }
@@ -525,6 +209,15 @@ func checkNodesClaimedOnce(instances []Instance) []Finding {
 		}
 	}
 	return out
+}
+
+// taintsText prints taints as key=value:effect, comma-separated.
+func taintsText(ts []corev1.Taint) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Key+"="+t.Value+":"+string(t.Effect))
+	}
+	return strings.Join(out, ", ")
 }
 
 // milli prints millicores as cores.

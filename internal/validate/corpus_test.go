@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -17,7 +18,10 @@ import (
 	"golang.org/x/tools/txtar"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
 // corpusDir holds the bad inputs, one txtar file a case:
@@ -28,7 +32,8 @@ import (
 //	-- replace --    lines "FILE: OLD => NEW", each replacing text in a copied CUE file
 //	-- patch --      lines "Kind/ns/name OP /json/pointer [JSON]" (OP add, replace, remove)
 //	                 or "Kind/ns/name delete", applied to the rendered objects
-//	-- objects.yaml --  objects added to (or replacing) the rendered ones
+//	-- objects.yaml --  objects added to (or replacing) the rendered ones, read as a
+//	                 manifest file named objects.yaml
 //	-- model.json --    a JSON merge patch of the instance's model
 //	-- want --       lines "RULE FILE:LINE", "RULE FILE:/text/" (the first line holding
 //	                 text) or "RULE -" (no position): the exact set of findings
@@ -117,7 +122,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 	root := repoRoot(t)
 	var ins []Instance
 	if len(c.cueFiles) > 0 || len(c.replace) > 0 {
-		root = copyRepo(t, root, c.instances)
+		root = testrepo.Copy(t, c.instances...)
 		for name, data := range c.cueFiles {
 			if err := os.WriteFile(filepath.Join(root, name), data, 0o644); err != nil {
 				t.Fatal(err)
@@ -168,12 +173,16 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 		}
 	}
 	if len(c.objects) > 0 {
-		objs, err := ReadManifests(c.objects)
-		if err != nil {
+		objs, err := manifest.Decode("objects.yaml", c.objects)
+		var dup *manifest.DuplicateKeyError
+		switch {
+		case errors.As(err, &dup):
+			base.Duplicates = append(base.Duplicates, dup)
+		case err != nil:
 			t.Fatalf("objects.yaml: %v", err)
 		}
-		for _, u := range objs {
-			if i := findObject(base, render.ObjectID(u)); i >= 0 {
+		for _, u := range manifest.Unstructured(objs) {
+			if i := findObject(base, manifest.ObjectID(u)); i >= 0 {
 				base.Objects[i] = u
 			} else {
 				base.Objects = append(base.Objects, u)
@@ -189,7 +198,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 		if err != nil {
 			t.Fatalf("model.json: %v", err)
 		}
-		base.Model = render.Model{}
+		base.Model = model.Model{}
 		if err := json.Unmarshal(merged, &base.Model); err != nil {
 			t.Fatalf("model.json: %v", err)
 		}
@@ -201,7 +210,7 @@ func (c *corpusCase) build(t testing.TB) ([]Instance, string) {
 // path.Match (ConfigMap/registry/nexus-repositories-* for a hashed ConfigMap).
 func findObject(in *Instance, id string) int {
 	for i, u := range in.Objects {
-		if ok, _ := path.Match(id, render.ObjectID(u)); ok {
+		if ok, _ := path.Match(id, manifest.ObjectID(u)); ok {
 			return i
 		}
 	}
@@ -340,59 +349,5 @@ func TestCorpusCoversEveryRule(t *testing.T) {
 		if covered[r.ID] == 0 {
 			t.Errorf("no case in %s produces %s", corpusDir, r.ID)
 		}
-	}
-}
-
-// copyRepo copies cue.mod/, schema/, the files of instances/ and the named instances'
-// folders into a temporary root.
-func copyRepo(t testing.TB, src string, instances []string) string {
-	t.Helper()
-	dst := t.TempDir()
-	copyDir(t, filepath.Join(src, "cue.mod"), filepath.Join(dst, "cue.mod"))
-	copyDir(t, filepath.Join(src, "schema"), filepath.Join(dst, "schema"))
-	entries, err := os.ReadDir(filepath.Join(src, "instances"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			copyFile(t, filepath.Join(src, "instances", e.Name()), filepath.Join(dst, "instances", e.Name()))
-		}
-	}
-	for _, n := range instances {
-		copyDir(t, filepath.Join(src, "instances", n), filepath.Join(dst, "instances", n))
-	}
-	return dst
-}
-
-func copyDir(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		copyFile(t, p, filepath.Join(dst, rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func copyFile(t testing.TB, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -14,7 +14,7 @@ const (
 	Warning Severity = "warning"
 )
 
-// Position is a place in the repository's CUE files.
+// Position is a place in the repository's files: a CUE file, or a manifest file.
 type Position struct {
 	File   string `json:"file"`
 	Line   int    `json:"line"`
@@ -38,7 +38,8 @@ type Finding struct {
 	// the finding is about the instance as a whole.
 	Object  string `json:"object,omitempty"`
 	Message string `json:"message"`
-	// Pos is the CUE source position that caused the finding, when it can be traced.
+	// Pos is the source position that caused the finding, when it can be traced: a line of
+	// the instance's CUE files, or of a manifest file the objects were read from.
 	Pos *Position `json:"pos,omitempty"`
 }
 
@@ -55,14 +56,15 @@ func (f Finding) String() string {
 	return s + ": " + f.Message
 }
 
-// HasErrors reports whether any finding is an error.
-func HasErrors(fs []Finding) bool {
+// ErrorCount is the number of findings that are errors.
+func ErrorCount(fs []Finding) int {
+	n := 0
 	for _, f := range fs {
 		if f.Severity == Error {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // sortFindings orders findings by instance, object, rule and message, so output is stable.

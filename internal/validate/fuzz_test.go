@@ -1,12 +1,15 @@
 package validate
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/testrepo"
 )
 
 var (
@@ -33,8 +36,8 @@ func pdacInstance(t testing.TB) *render.Result {
 	return pdac
 }
 
-// FuzzManifest feeds YAML to the manifest reader and what it reads to every rule, with
-// pdac's model: no input may panic or hang.
+// FuzzManifest feeds YAML to the manifest decoder and what it reads (a refused duplicate
+// key included) to every rule, with pdac's model: no input may panic or hang.
 //
 //	go test ./internal/validate -run '^$' -fuzz '^FuzzManifest$' -fuzztime 20s
 func FuzzManifest(f *testing.F) {
@@ -53,11 +56,16 @@ func FuzzManifest(f *testing.F) {
 	f.Add([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: portal}\nspec: {replicas: 2147483647, template: {spec: {containers: [{name: c, image: x}]}}}\n"))
 	base := pdacInstance(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, err := ReadManifests(data)
-		if err != nil {
+		in := Instance{Name: "pdac", Model: base.Model, Sources: base.Sources}
+		objs, err := manifest.Decode("fuzz.yaml", data)
+		var dup *manifest.DuplicateKeyError
+		switch {
+		case errors.As(err, &dup):
+			in.Duplicates = []*manifest.DuplicateKeyError{dup}
+		case err != nil:
 			return
 		}
-		in := Instance{Name: "pdac", Objects: objs, Model: base.Model, Sources: base.Sources}
+		in.Objects = manifest.Unstructured(objs)
 		for _, fd := range Validate([]Instance{in}) {
 			if fd.Rule == "" || fd.Message == "" {
 				t.Fatalf("finding without rule or message: %+v", fd)
@@ -81,7 +89,7 @@ func FuzzInstance(f *testing.F) {
 	f.Add([]byte("package instance\n\ninstance: aspects: notebook: maxUsers: 4000\n"))
 	f.Add([]byte("package instance\n\ninstance: nodes: \"lsst-kub099\": role: \"general\"\n"))
 	f.Add([]byte("package instance\n\ninstance: {\n"))
-	root := copyRepo(f, repoRoot(f), []string{"pdac"})
+	root := testrepo.Copy(f, "pdac")
 	file := filepath.Join(root, "instances", "pdac", "zz_fuzz.cue")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := os.WriteFile(file, data, 0o644); err != nil {

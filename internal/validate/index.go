@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // object is one rendered object with its identity and, when it decodes, its typed form.
@@ -61,7 +61,7 @@ func buildIndex(objs []*unstructured.Unstructured) *index {
 		if u == nil {
 			continue
 		}
-		o := &object{u: u, kind: u.GetKind(), ns: u.GetNamespace(), name: u.GetName(), id: render.ObjectID(u)}
+		o := &object{u: u, kind: u.GetKind(), ns: u.GetNamespace(), name: u.GetName(), id: manifest.ObjectID(u)}
 		decode(o)
 		idx.all = append(idx.all, o)
 		idx.byKey[key{o.kind, o.ns, o.name}] = o

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"regexp"
@@ -8,11 +9,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
-var update = flag.Bool("update", false, "rewrite the rules table of README.md")
+var update = flag.Bool("update", false, "rewrite the rules table of docs/rules.md")
 
-const rulesDoc = "../../README.md"
+// rulesDoc is the page that lists the rules, between the rules:begin and rules:end markers.
+const rulesDoc = "../../docs/rules.md"
 
 // rulesTable is the Markdown table of Rules.
 func rulesTable() string {
@@ -24,7 +28,7 @@ func rulesTable() string {
 	return b.String()
 }
 
-// TestRulesDoc: README.md's rules table is Rules (go test -run TestRulesDoc -update rewrites it).
+// TestRulesDoc: docs/rules.md's rules table is Rules (go test -run TestRulesDoc -update rewrites it).
 func TestRulesDoc(t *testing.T) {
 	b, err := os.ReadFile(rulesDoc)
 	if err != nil {
@@ -86,44 +90,6 @@ func TestImagePinned(t *testing.T) {
 	}
 }
 
-func TestReadManifests(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    []string
-		wantErr string
-	}{
-		{name: "two documents and an empty one", in: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", want: []string{"ConfigMap/x/a", "Namespace/x"}},
-		{name: "json", in: `{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}`, want: []string{"Namespace/x"}},
-		{name: "nothing", in: ""},
-		{name: "no kind", in: "apiVersion: v1\nmetadata: {name: a}\n", wantErr: "document 1 has no apiVersion, kind or metadata.name"},
-		{name: "not yaml", in: "apiVersion: v1\nkind: [\n", wantErr: "document 1:"},
-		{name: "a list, not an object", in: "- a\n- b\n", wantErr: "document 1:"},
-		{name: "name of the wrong type", in: "apiVersion: v1\nkind: Namespace\nmetadata: {name: [x]}\n", wantErr: "document 1 has no apiVersion, kind or metadata.name"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			objs, err := ReadManifests([]byte(tc.in))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error %v, want one holding %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, u := range objs {
-				got = append(got, u.GetKind()+"/"+strings.TrimPrefix(u.GetNamespace()+"/", "/")+u.GetName())
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestFindingString(t *testing.T) {
 	tests := []struct {
 		in   Finding
@@ -140,7 +106,26 @@ func TestFindingString(t *testing.T) {
 			}
 		})
 	}
-	if HasErrors([]Finding{{Severity: Warning}}) || !HasErrors([]Finding{{Severity: Warning}, {Severity: Error}}) {
-		t.Error("HasErrors is wrong")
+	if n := ErrorCount([]Finding{{Severity: Warning}, {Severity: Error}, {Severity: Error}}); n != 2 {
+		t.Errorf("ErrorCount = %d, want 2", n)
+	}
+}
+
+// TestDuplicateKeyFinding: a document refused for a key written twice is an
+// LSST-SCHEMA-001 error on its object, at the file and line of the second key.
+func TestDuplicateKeyFinding(t *testing.T) {
+	_, err := manifest.Decode("generated/x/a.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: n1\ndata:\n  k: v\n  k: w\n"))
+	var dup *manifest.DuplicateKeyError
+	if !errors.As(err, &dup) {
+		t.Fatalf("Decode: %v, want a duplicate key", err)
+	}
+	fs := Validate([]Instance{{Name: "x", Duplicates: []*manifest.DuplicateKeyError{dup}}})
+	want := []Finding{{
+		Rule: SchemaUnknownField, Severity: Error, Instance: "x", Object: "ConfigMap/n1/a",
+		Message: `sets "data.k" twice (first at line 7); a reader keeps only one of the values, so the manifest is refused: remove the other`,
+		Pos:     &Position{File: "generated/x/a.yaml", Line: 8},
+	}}
+	if diff := cmp.Diff(want, fs); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
 	}
 }

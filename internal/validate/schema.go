@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
 	"strconv"
@@ -45,8 +46,16 @@ func decode(o *object) {
 	sort.Strings(o.missing)
 }
 
-// checkSchema reports each object's decoding problems.
+// checkSchema reports each object's decoding problems, and each document of a manifest
+// file that writes a key twice.
 func checkSchema(c *checker) {
+	for _, d := range c.in.Duplicates {
+		c.findings = append(c.findings, Finding{
+			Rule: SchemaUnknownField, Severity: ruleByID(SchemaUnknownField).Severity, Instance: c.in.Name, Object: d.Object,
+			Message: fmt.Sprintf("sets %q twice (first at line %d); a reader keeps only one of the values, so the manifest is refused: remove the other", d.Key, d.First),
+			Pos:     &Position{File: d.File, Line: d.Line},
+		})
+	}
 	for _, o := range c.idx.all {
 		switch {
 		case o.decodeErr != nil && (runtime.IsNotRegisteredError(o.decodeErr) || runtime.IsMissingKind(o.decodeErr) || runtime.IsMissingVersion(o.decodeErr)):

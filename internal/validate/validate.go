@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
@@ -13,8 +15,12 @@ import (
 type Instance struct {
 	Name    string
 	Objects []*unstructured.Unstructured
-	Model   render.Model
-	Sources render.Sources
+	// Duplicates are documents of the instance's manifest files that manifest.Decode
+	// refused for writing a key twice, when the objects were read from files rather than
+	// rendered: each is an LSST-SCHEMA-001 finding at its file and line.
+	Duplicates []*manifest.DuplicateKeyError
+	Model      model.Model
+	Sources    render.Sources
 }
 
 // FromResult takes the parts of a render result the checks use.

@@ -1,0 +1,182 @@
+package model
+
+import (
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Model is an instance's model, for the checks that need more than the objects: the
+// hardware and the node roles above all.
+type Model struct {
+	Instance   Instance                              `json:"instance"`
+	Namespaces map[string]Namespace                  `json:"namespaces"`
+	Secrets    map[string]map[string]OutOfBandSecret `json:"secrets"`
+	// Roles are the node roles by name (schema.#Roles).
+	Roles map[string]Role `json:"roles"`
+}
+
+// Instance mirrors schema.#Instance (the fields the checks use), its site's facts filled in.
+type Instance struct {
+	Name           string          `json:"name"`
+	Description    string          `json:"description"`
+	Site           string          `json:"site"`
+	Exposure       string          `json:"exposure"`
+	Domain         string          `json:"domain"`
+	InternalCIDRs  []string        `json:"internalCIDRs"`
+	Nodes          map[string]Node `json:"nodes"`
+	ReservePerNode Reserve         `json:"reservePerNode"`
+	Aspects        Aspects         `json:"aspects"`
+	Access         Access          `json:"access"`
+	Registry       Registry        `json:"registry"`
+	UserMapping    UserMapping     `json:"userMapping"`
+	Logging        Logging         `json:"logging"`
+	Storage        Storage         `json:"storage"`
+}
+
+// Node is one physical node claimed by the instance (schema.#Machine), with its role.
+type Node struct {
+	Name string `json:"name"`
+	Site string `json:"site"`
+	Role string `json:"role"`
+	CPU  struct {
+		Sockets        int     `json:"sockets"`
+		CoresPerSocket int     `json:"coresPerSocket"`
+		ClockGHz       float64 `json:"clockGHz"`
+	} `json:"cpu"`
+	MemoryGiB    int     `json:"memoryGiB"`
+	Disks        []Disk  `json:"disks"`
+	NetworkGbps  float64 `json:"networkGbps"`
+	Cores        int     `json:"cores"`
+	LocalDiskGiB int     `json:"localDiskGiB"`
+}
+
+// Disk is one kind of local disk in a node.
+type Disk struct {
+	Count   int    `json:"count"`
+	SizeGiB int    `json:"sizeGiB"`
+	Kind    string `json:"kind"`
+}
+
+// Reserve is what each node keeps for the system before pods.
+type Reserve struct {
+	CPUMillis     int `json:"cpuMillis"`
+	MemoryGiB     int `json:"memoryGiB"`
+	ImageCacheGiB int `json:"imageCacheGiB"`
+}
+
+// Aspects are the enabled aspects; a nil one is not enabled.
+type Aspects struct {
+	API      *API      `json:"api,omitempty"`
+	Portal   *struct{} `json:"portal,omitempty"`
+	Notebook *Notebook `json:"notebook,omitempty"`
+}
+
+// API is the api aspect's model.
+type API struct {
+	Qserv struct {
+		DataGiB  int      `json:"dataGiB"`
+		OSAdmins []string `json:"osAdmins"`
+	} `json:"qserv"`
+}
+
+// Notebook is the notebook aspect's model.
+type Notebook struct {
+	MaxUsers int `json:"maxUsers"`
+	User     struct {
+		CPUMillis int `json:"cpuMillis"`
+		MemoryGiB int `json:"memoryGiB"`
+		// NodeSelector selects the nodes user pods run on.
+		NodeSelector map[string]string `json:"nodeSelector"`
+	} `json:"user"`
+	Mounts map[string]bool `json:"mounts"`
+}
+
+// Access is who may do what.
+type Access struct {
+	DefaultAdmins   []string            `json:"defaultAdmins"`
+	Admins          map[string][]string `json:"admins"`
+	BastionGroups   []string            `json:"bastionGroups"`
+	BreakGlassGroup string              `json:"breakGlassGroup"`
+	Dashboard       bool                `json:"dashboard"`
+}
+
+// Registry is the instance's local container registry.
+type Registry struct {
+	Host       string `json:"host"`
+	Node       string `json:"node"`
+	StorageGiB int    `json:"storageGiB"`
+	CacheGiB   int    `json:"cacheGiB"`
+}
+
+// UserMapping says where user pods' UIDs and GIDs come from.
+type UserMapping struct {
+	UIDSource string `json:"uidSource"`
+}
+
+// Logging is the log forwarding model.
+type Logging struct {
+	ELK struct {
+		Host string `json:"host"`
+		Port int    `json:"port"`
+	} `json:"elk"`
+}
+
+// Storage is the GPFS model.
+type Storage struct {
+	GPFS struct {
+		Server string `json:"server"`
+	} `json:"gpfs"`
+}
+
+// Namespace mirrors schema.#NamespaceSpec.
+type Namespace struct {
+	Name        string   `json:"name"`
+	Aspect      string   `json:"aspect"`
+	PodSecurity string   `json:"podSecurity"`
+	Admins      []string `json:"admins"`
+}
+
+// OutOfBandSecret is a Secret the platform references and operators create.
+type OutOfBandSecret struct {
+	Keys    []string `json:"keys"`
+	Purpose string   `json:"purpose"`
+}
+
+// Role mirrors schema.#NodeRole: what a node of the role carries and what a pod needs to
+// run on it.
+type Role struct {
+	Name string `json:"name"`
+	// DedicatedTo names the workload the role's nodes are reserved for ("" for none).
+	DedicatedTo string `json:"dedicatedTo,omitempty"`
+	// Labels are the labels every node of the role carries besides its hostname; a pod
+	// selects the role's nodes with them.
+	Labels map[string]string `json:"labels"`
+	// Taints are the taints every node of the role carries.
+	Taints []corev1.Taint `json:"taints"`
+	// Tolerations are what a pod needs to run on the role's nodes.
+	Tolerations []corev1.Toleration `json:"tolerations"`
+}
+
+// NodeLabels are the labels of node name of the instance: its role's and its hostname.
+func (m *Model) NodeLabels(name string) map[string]string {
+	labels := map[string]string{corev1.LabelHostname: name}
+	if n, ok := m.Instance.Nodes[name]; ok {
+		maps.Copy(labels, m.Roles[n.Role].Labels)
+	}
+	return labels
+}
+
+// RolesDedicatedTo lists the names of the roles whose nodes are reserved for workload,
+// sorted.
+func (m *Model) RolesDedicatedTo(workload string) []string {
+	var out []string
+	for name, r := range m.Roles {
+		if r.DedicatedTo == workload {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

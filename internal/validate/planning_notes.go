@@ -1,0 +1,308 @@
+package validate
+
+import (
+	"net"
+	"slices"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// AnnotationWhitelist is ingress-nginx's source-range allow list.
+const AnnotationWhitelist = "nginx.ingress.kubernetes.io/whitelist-source-range"
+
+// checkNotes runs the planning notes' own rules.
+func checkNotes(c *checker) {
+	checkGPFSNeedsLDAP(c)
+	checkDatasetsReadOnly(c)
+	checkExposure(c)
+	checkNamespaceAdmins(c)
+	checkLogForwarder(c)
+}
+
+// gpfsPV says whether a PersistentVolume is an NFS export of the instance's GPFS, and
+// whether it is /datasets.
+func gpfsPV(c *checker, pv *corev1.PersistentVolume) (gpfs, datasets bool) {
+	nfs := pv.Spec.NFS
+	if nfs == nil {
+		return false, false
+	}
+	server := c.in.Model.Instance.Storage.GPFS.Server
+	gpfs = (server != "" && nfs.Server == server) || strings.HasPrefix(nfs.Path, "/gpfs/")
+	datasets = strings.HasSuffix(strings.TrimRight(nfs.Path, "/"), "/datasets")
+	return gpfs, datasets
+}
+
+// volume is a PersistentVolume of the instance that decodes.
+type volume struct {
+	obj *object
+	pv  *corev1.PersistentVolume
+}
+
+// persistentVolumes are the instance's PersistentVolumes that decode, in index order.
+func persistentVolumes(c *checker) []volume {
+	var out []volume
+	for _, o := range c.idx.byKind["PersistentVolume"] {
+		if pv, ok := o.typed.(*corev1.PersistentVolume); ok {
+			out = append(out, volume{o, pv})
+		}
+	}
+	return out
+}
+
+// checkGPFSNeedsLDAP: GPFS (home, project, scratch) is mounted read-write only where user
+// UIDs come from LDAP, since CILogon's UIDs do not match NCSA LDAP's.
+func checkGPFSNeedsLDAP(c *checker) {
+	source := c.in.Model.Instance.UserMapping.UIDSource
+	if source == "ldap" {
+		return
+	}
+	for _, v := range persistentVolumes(c) {
+		if gpfs, ds := gpfsPV(c, v.pv); gpfs && !ds && !v.pv.Spec.NFS.ReadOnly {
+			c.report(NotesGPFSNeedsLDAP, v.obj, "instance.userMapping.uidSource", "mounts GPFS %s while user UIDs come from %q; CILogon's UIDs do not match NCSA LDAP: take UIDs from LDAP (userMapping.uidSource \"ldap\") or drop the GPFS mount", v.pv.Spec.NFS.Path, source)
+		}
+	}
+}
+
+// checkDatasetsReadOnly: /datasets is read-only everywhere: its PersistentVolumes, the
+// claims bound to them, and every pod volume and mount of it.
+func checkDatasetsReadOnly(c *checker) {
+	claims := checkDatasetVolumes(c)
+	checkDatasetClaims(c, claims)
+	checkDatasetMounts(c, claims)
+}
+
+// checkDatasetVolumes reports /datasets PersistentVolumes that are not read-only, and
+// returns the claims (namespace/name) their claimRefs reserve them for.
+func checkDatasetVolumes(c *checker) map[string]bool {
+	claims := map[string]bool{}
+	for _, v := range persistentVolumes(c) {
+		o, pv := v.obj, v.pv
+		if _, ds := gpfsPV(c, pv); !ds {
+			continue
+		}
+		if !pv.Spec.NFS.ReadOnly {
+			c.report(NotesDatasetsReadOnly, o, "", "/datasets export %s is mounted read-write; set nfs.readOnly true", pv.Spec.NFS.Path)
+		}
+		for _, m := range pv.Spec.AccessModes {
+			if m != corev1.ReadOnlyMany {
+				c.report(NotesDatasetsReadOnly, o, "", "/datasets volume has access mode %s; use ReadOnlyMany only", m)
+			}
+		}
+		if !slices.Contains(pv.Spec.MountOptions, "ro") {
+			c.report(NotesDatasetsReadOnly, o, "", "/datasets volume lacks mount option \"ro\"; add it")
+		}
+		if r := pv.Spec.ClaimRef; r != nil {
+			claims[r.Namespace+"/"+r.Name] = true
+		}
+	}
+	return claims
+}
+
+// checkDatasetClaims adds to claims those that name a /datasets volume, and reports the
+// access modes of every claim of /datasets that are not ReadOnlyMany.
+func checkDatasetClaims(c *checker, claims map[string]bool) {
+	for _, o := range c.idx.byKind["PersistentVolumeClaim"] {
+		pvc, ok := o.typed.(*corev1.PersistentVolumeClaim)
+		if !ok {
+			continue
+		}
+		if pv := c.idx.get("PersistentVolume", "", pvc.Spec.VolumeName); pv != nil {
+			if t, ok := pv.typed.(*corev1.PersistentVolume); ok {
+				if _, ds := gpfsPV(c, t); ds {
+					claims[o.ns+"/"+o.name] = true
+				}
+			}
+		}
+		if !claims[o.ns+"/"+o.name] {
+			continue
+		}
+		for _, m := range pvc.Spec.AccessModes {
+			if m != corev1.ReadOnlyMany {
+				c.report(NotesDatasetsReadOnly, o, "", "claim of /datasets asks for access mode %s; use ReadOnlyMany only", m)
+			}
+		}
+	}
+}
+
+// checkDatasetMounts reports pod volumes of a /datasets claim that are not readOnly, and
+// container mounts of /datasets (by volume or by path) that are read-write.
+func checkDatasetMounts(c *checker, claims map[string]bool) {
+	for _, p := range c.idx.pods {
+		dsVolumes := map[string]bool{}
+		for _, v := range p.spec.Volumes {
+			if v.PersistentVolumeClaim == nil || !claims[p.obj.ns+"/"+v.PersistentVolumeClaim.ClaimName] {
+				continue
+			}
+			dsVolumes[v.Name] = true
+			if !v.PersistentVolumeClaim.ReadOnly {
+				c.report(NotesDatasetsReadOnly, p.obj, "", "volume %s (claim %s of /datasets) is not readOnly; set persistentVolumeClaim.readOnly true", v.Name, v.PersistentVolumeClaim.ClaimName)
+			}
+		}
+		for _, ct := range containers(p.spec) {
+			for _, m := range ct.VolumeMounts {
+				if (dsVolumes[m.Name] || strings.TrimRight(m.MountPath, "/") == "/datasets") && !m.ReadOnly {
+					c.report(NotesDatasetsReadOnly, p.obj, "", "container %s mounts /datasets (volume %s at %s) read-write; set readOnly true", ct.Name, m.Name, m.MountPath)
+				}
+			}
+		}
+	}
+}
+
+// checkExposure: public instances serve all three aspects through ingress; inward ones
+// expose nothing beyond their internal networks.
+func checkExposure(c *checker) {
+	inst := c.in.Model.Instance
+	switch inst.Exposure {
+	case "public":
+		enabled := map[string]bool{"api": inst.Aspects.API != nil, "portal": inst.Aspects.Portal != nil, "notebook": inst.Aspects.Notebook != nil}
+		for _, a := range []string{"api", "portal", "notebook"} {
+			if !enabled[a] {
+				c.report(NotesPublicAspects, nil, "instance.aspects", "public instance does not enable the %s aspect; a public instance serves all three aspects: enable it, or make the instance inward", a)
+				continue
+			}
+			if !servedByIngress(c, a, inst.Domain) {
+				c.report(NotesPublicAspects, nil, "instance.aspects."+a, "the %s aspect has no Ingress in namespace %s serving a host under %s; all three aspects need ingress", a, a, inst.Domain)
+			}
+		}
+	case "inward":
+		var internal []*net.IPNet
+		for _, s := range inst.InternalCIDRs {
+			if _, n, err := net.ParseCIDR(s); err == nil {
+				internal = append(internal, n)
+			}
+		}
+		for _, o := range c.idx.all {
+			switch t := o.typed.(type) {
+			case *networkingv1.Ingress:
+				wl := strings.TrimSpace(o.u.GetAnnotations()[AnnotationWhitelist])
+				if wl == "" {
+					c.report(NotesInwardPrivate, o, "instance.exposure", "Ingress of an inward-facing instance admits any source; set annotation %s to the internal networks %v", AnnotationWhitelist, inst.InternalCIDRs)
+					continue
+				}
+				for _, s := range strings.Split(wl, ",") {
+					if !withinAny(strings.TrimSpace(s), internal) {
+						c.report(NotesInwardPrivate, o, "instance.exposure", "Ingress admits %s, outside the internal networks %v of this inward-facing instance; admit only those", s, inst.InternalCIDRs)
+					}
+				}
+			case *networkingv1.NetworkPolicy:
+				for _, r := range t.Spec.Ingress {
+					for _, peer := range r.From {
+						if peer.IPBlock != nil && !withinAny(peer.IPBlock.CIDR, internal) {
+							c.report(NotesInwardPrivate, o, "instance.exposure", "admits traffic from %s, outside the internal networks %v of this inward-facing instance; admit only those", peer.IPBlock.CIDR, inst.InternalCIDRs)
+						}
+					}
+				}
+			case *corev1.Service:
+				if t.Spec.Type == corev1.ServiceTypeLoadBalancer {
+					c.report(NotesInwardPrivate, o, "instance.exposure", "a LoadBalancer Service exposes an inward-facing instance; use ClusterIP behind the ingress controller")
+				}
+			}
+		}
+	}
+}
+
+func servedByIngress(c *checker, ns, domain string) bool {
+	for _, p := range c.idx.byKind["Ingress"] {
+		ing, ok := p.typed.(*networkingv1.Ingress)
+		if !ok || p.ns != ns {
+			continue
+		}
+		for _, r := range ing.Spec.Rules {
+			if r.HTTP != nil && len(r.HTTP.Paths) > 0 && (r.Host == domain || strings.HasSuffix(r.Host, "."+domain)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withinAny says whether CIDR s lies inside one of nets.
+func withinAny(s string, nets []*net.IPNet) bool {
+	ip, n, err := net.ParseCIDR(s)
+	if err != nil {
+		return false
+	}
+	ones, _ := n.Mask.Size()
+	for _, in := range nets {
+		o, _ := in.Mask.Size()
+		if in.Contains(ip) && ones >= o {
+			return true
+		}
+	}
+	return false
+}
+
+// NamespaceAdminRole is the ClusterRole namespace admins are bound to.
+const NamespaceAdminRole = "lsst-namespace-admin"
+
+func checkNamespaceAdmins(c *checker) {
+	groups := map[string][]string{} // namespace → groups bound to the admin role
+	bound := map[string]bool{}
+	for _, o := range c.idx.byKind["RoleBinding"] {
+		rb, ok := o.typed.(*rbacv1.RoleBinding)
+		if !ok || rb.RoleRef.Kind != "ClusterRole" || (rb.RoleRef.Name != NamespaceAdminRole && rb.RoleRef.Name != "admin") {
+			continue
+		}
+		bound[o.ns] = true
+		for _, s := range rb.Subjects {
+			if s.Kind == rbacv1.GroupKind {
+				groups[o.ns] = append(groups[o.ns], s.Name)
+			}
+		}
+	}
+	for _, ns := range c.idx.sortedNamespaces() {
+		nso := c.idx.get("Namespace", "", ns)
+		path := adminsPath(c.in, ns)
+		if !bound[ns] || len(groups[ns]) == 0 {
+			c.report(NotesNamespaceAdmin, nso, path, "namespace %s has no admin binding; bind ClusterRole %s to its admin groups in a RoleBinding", ns, NamespaceAdminRole)
+			continue
+		}
+		spec, ok := c.in.Model.Namespaces[ns]
+		if !ok {
+			continue
+		}
+		want := append([]string(nil), spec.Admins...)
+		got := append([]string(nil), groups[ns]...)
+		sort.Strings(want)
+		sort.Strings(got)
+		if strings.Join(want, ",") != strings.Join(got, ",") {
+			c.report(NotesNamespaceAdmin, nso, path, "namespace %s's admin binding grants %v but the instance names %v; bind exactly the named groups", ns, got, want)
+		}
+	}
+}
+
+func checkLogForwarder(c *checker) {
+	nodes := instanceNodes(&c.in.Model)
+	if len(nodes) == 0 {
+		return
+	}
+	var forwarders []*pod
+	for _, p := range c.idx.podsByNS["logging"] {
+		if p.daemon {
+			forwarders = append(forwarders, p)
+		}
+	}
+	if len(forwarders) == 0 {
+		c.report(NotesLogForwarder, nil, "instance.logging", "no log forwarder DaemonSet runs in namespace logging; pod logs of the nodes reach no ELK stack")
+		return
+	}
+	for _, n := range nodes {
+		covered := false
+		var why string
+		for _, p := range forwarders {
+			ok, reason := eligible(p.spec, n)
+			if ok {
+				covered = true
+				break
+			}
+			why = reason
+		}
+		if !covered {
+			c.report(NotesLogForwarder, forwarders[0].obj, "", "no log forwarder can run on node %s (role %s, %s); let the DaemonSet select and tolerate every node", n.name, n.role, why)
+		}
+	}
+}
