@@ -16,10 +16,11 @@ import (
 )
 
 // The placement simulation: the instance's nodes built from its model (hardware, the
-// reserve, each role's labels and taints), and every pod of its workloads placed first-fit
-// on them as the scheduler's filters would allow (node selector, required node affinity,
-// taints and tolerations, required pod anti-affinity by hostname, requests against
-// allocatable). The capacity rules (capacity.go) read its outcome.
+// reserve, each role's labels and taints), and every pod of its workloads placed on them
+// as the scheduler's filters would allow (node selector, required node affinity, taints
+// and tolerations, required pod anti-affinity by hostname, requests against allocatable)
+// and its default resource scoring prefer. The capacity rules (capacity.go) read its
+// outcome.
 
 const gib = 1 << 30
 
@@ -252,9 +253,9 @@ type misfit struct {
 	tooBig bool
 }
 
-// simulate places every demand's pods first-fit over the nodes, filling their used
-// resources: DaemonSets first (one pod on every eligible node), then the largest pods
-// first, the notebook's users last. It returns the pods that found no room, in the order
+// simulate places every demand's pods over the nodes as the scheduler would score them
+// (leastAllocated), filling their used resources: DaemonSets first (one pod on every
+// eligible node), then the largest pods first, the notebook's users last. It returns the pods that found no room, in the order
 // they were met.
 func simulate(ds []demand, nodes []*node) []misfit {
 	ds = slices.Clone(ds)
@@ -292,7 +293,7 @@ func simulate(ds []demand, nodes []*node) []misfit {
 			count = min(count, 1)
 		}
 		for i := 0; i < count; i++ {
-			if n := firstFit(d, nodes); n != nil {
+			if n := leastAllocated(d, nodes); n != nil {
 				place(n, d)
 				continue
 			}
@@ -309,16 +310,37 @@ func place(n *node, d demand) {
 	n.placed = append(n.placed, placed{ns: d.p.obj.ns, labels: d.p.meta.Labels})
 }
 
-func firstFit(d demand, nodes []*node) *node {
+// leastAllocated returns the node d's next pod goes to: of the nodes it may run on with
+// room for it, the one the scheduler's default resource scoring prefers (NodeResourcesFit's
+// LeastAllocated: the mean over cpu and memory of the share of allocatable left once the
+// pod is placed, in whole points of 100), the first by name among equals. The scheduler
+// thereby spreads pods over the nodes; packing them onto the first nodes instead leaves
+// one resource short there and the other on the rest, and fits fewer notebook users than
+// the scheduler does.
+func leastAllocated(d demand, nodes []*node) *node {
+	var best *node
+	bestScore := int64(-1)
 	for _, n := range nodes {
 		if ok, _ := eligible(d.p.spec, n); !ok || antiAffine(d.p, n) {
 			continue
 		}
-		if n.usedCPU+d.cpu <= n.cpuMilli && n.usedMem+d.mem <= n.mem {
-			return n
+		if n.usedCPU+d.cpu > n.cpuMilli || n.usedMem+d.mem > n.mem {
+			continue
+		}
+		if s := (leftScore(n.usedCPU+d.cpu, n.cpuMilli) + leftScore(n.usedMem+d.mem, n.mem)) / 2; s > bestScore {
+			best, bestScore = n, s
 		}
 	}
-	return nil
+	return best
+}
+
+// leftScore is the share of allocatable left once requested is taken, from 0 to 100 (the
+// scheduler's leastRequestedScore).
+func leftScore(requested, allocatable int64) int64 {
+	if allocatable <= 0 || requested > allocatable {
+		return 0
+	}
+	return (allocatable - requested) * 100 / allocatable
 }
 
 // unplaced explains why replica i of d fits no node, as the nodes stand now.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestEligible: node selection by labels, required node affinity and taints, on nodes
@@ -101,5 +102,33 @@ func TestNodesFromModel(t *testing.T) {
 	}
 	if general := nodes[len(nodes)-1]; general.role != "general" || len(general.taints) != 0 {
 		t.Errorf("last pdac node %s: role %s, taints %v; want an untainted general node", general.name, general.role, general.taints)
+	}
+}
+
+// TestSimulateSpreadsAsTheScheduler: the platform's pods go to the node with the most left,
+// as the scheduler's default scoring sends them, not packed onto the first node. Packed,
+// four pods of 1 cpu would leave the first of two 4-cpu nodes no cpu and fit 5 users of
+// 0.5 cpu and 3 GiB (all on the second, memory-bound); spread, each node keeps 2 cpu and
+// 14 GiB and fits 4, so 8 users fit and the ninth does not.
+func TestSimulateSpreadsAsTheScheduler(t *testing.T) {
+	nodes := []*node{
+		{name: "a", labels: map[string]string{}, cpuMilli: 4000, mem: 16 * gib},
+		{name: "b", labels: map[string]string{}, cpuMilli: 4000, mem: 16 * gib},
+	}
+	mkPod := func(name string) *pod {
+		return &pod{obj: &object{kind: "Deployment", ns: "x", name: name, id: "Deployment/x/" + name}, meta: &metav1.ObjectMeta{}, spec: &corev1.PodSpec{}}
+	}
+	ds := []demand{
+		{p: mkPod("users"), cpu: 500, mem: 3 * gib, count: 9, path: userPodsPath},
+		{p: mkPod("web"), cpu: 1000, mem: 1 * gib, count: 4},
+	}
+	misfits := simulate(ds, nodes)
+	if len(misfits) != 1 || !misfits[0].d.userPods() || misfits[0].replica != 8 {
+		t.Fatalf("misfits %+v, want the ninth user pod (index 8) only", misfits)
+	}
+	for _, n := range nodes {
+		if len(n.placed) != 6 {
+			t.Errorf("node %s holds %d pods, want 2 of web and 4 users", n.name, len(n.placed))
+		}
 	}
 }

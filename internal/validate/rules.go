@@ -83,7 +83,7 @@ var Rules = []Rule{
 	{SecResources, "security", Error, "Every container (init containers included) sets cpu and memory requests and limits."},
 
 	{CapTotal, "capacity", Error, "The sum of the instance's cpu and memory requests (replicas, one DaemonSet pod per matching node, and maxUsers notebook user pods) fits its nodes' allocatable capacity: cores and memory minus reservePerNode."},
-	{CapPlacement, "capacity", Error, "A first-fit placement of every pod replica (notebook users included) over the instance's real nodes, honouring nodeSelector, required node affinity, required pod anti-affinity by hostname and tolerations of the modelled taints, finds a node with room for each."},
+	{CapPlacement, "capacity", Error, "A placement of every pod replica (notebook users included) over the instance's real nodes, honouring nodeSelector, required node affinity, required pod anti-affinity by hostname and tolerations of the modelled taints, and choosing among the nodes with room as the scheduler's default scoring does (least allocated), finds a node with room for each."},
 	{CapQservLocalDisk, "capacity", Error, "qserv pods can run only on qserv nodes (role qserv-czar or qserv-worker) whose local disks, minus the image cache, hold the pod's claim."},
 	{CapRegistryNode, "capacity", Error, "The registry runs on its dedicated node (instance.registry.node, role registry) and no other workload but node-wide DaemonSets can be scheduled there."},
 	{CapLocalDisk, "capacity", Error, "The local PersistentVolumes on each node fit its local disks minus reservePerNode.imageCacheGB, and each names a node of the instance."},
