@@ -18,7 +18,8 @@ func testRoles() map[string]model.Role {
 	return map[string]model.Role{
 		"plain": {Name: "plain", Labels: map[string]string{"example.org/kind": "plain"}},
 		"gpu": {Name: "gpu", DedicatedTo: "gpu", Labels: map[string]string{"example.org/kind": "gpu", "example.org/accelerator": "yes"},
-			Taints: []corev1.Taint{taint}},
+			Taints:      []corev1.Taint{taint},
+			Tolerations: []corev1.Toleration{{Key: taint.Key, Operator: corev1.TolerationOpEqual, Value: taint.Value, Effect: taint.Effect}}},
 	}
 }
 

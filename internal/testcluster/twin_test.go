@@ -15,6 +15,7 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
+	"github.com/lsst-dm/lsstgen/internal/validate"
 )
 
 // convergeTimeout bounds the wait for an instance to converge in a twin; each takes
@@ -24,7 +25,8 @@ const convergeTimeout = 3 * time.Minute
 // TestInstancesConverge bootstraps every instance of generated/ on a twin of its own,
 // shaped by its model's nodes, as README.md tells operators to, and proves it converges:
 // every workload rolled out, no pod Pending, every claim Bound to its volume, no pod
-// refused by Pod Security, and every pod on a node of the role the model intends.
+// refused by Pod Security, and every pod on a node of the role the model intends. Then
+// its notebook's user pods meet the scheduler (checkUserCapacity).
 func TestInstancesConverge(t *testing.T) {
 	root, err := manifest.FindRoot(".")
 	if err != nil {
@@ -64,6 +66,11 @@ func TestInstancesConverge(t *testing.T) {
 				name, len(nodes), up.Seconds(), len(objs), (applied - up).Seconds(), (time.Since(start) - applied).Seconds())
 			for _, p := range placementProblems(t, tw, res.Model) {
 				t.Errorf("%s: %s", name, p)
+			}
+			if res.Model.Instance.Aspects.Notebook != nil {
+				t.Run("notebook users", func(t *testing.T) {
+					checkUserCapacity(t, tw, validate.FromResult(res), objs)
+				})
 			}
 			if err := tw.Check(); err != nil {
 				t.Error(err)
