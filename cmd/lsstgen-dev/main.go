@@ -1,12 +1,15 @@
 // Command lsstgen-dev holds the tools for working on lsstgen by hand that need the test
 // control plane (internal/testcluster): `lsstgen-dev cluster` runs a local etcd and
-// kube-apiserver to try sync and kubectl against.
+// kube-apiserver to try sync and kubectl against, or with --instance NAME a twin shaped
+// like that instance (scheduler, controllers and simulated nodes), which --apply
+// bootstraps.
 //
 // They live apart from lsstgen so that the production binary links neither the test
 // control plane nor controller-runtime's envtest nor the testing package
 // (docs/architecture.md):
 //
 //	go run ./cmd/lsstgen-dev cluster
+//	go run ./cmd/lsstgen-dev cluster --instance pdac --apply
 package main
 
 import (

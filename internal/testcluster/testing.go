@@ -93,3 +93,15 @@ func NeedBinaries(t testing.TB) string {
 	}
 	return dir
 }
+
+// NeedTwin returns the folders of the control plane binaries, the twin's included, and of
+// KWOK, for a test that starts a twin itself. Without them it skips the test, or fails it
+// when LSSTGEN_REQUIRE_CLUSTER=1.
+func NeedTwin(t testing.TB) (kube, kwok string) {
+	t.Helper()
+	kube, kwok, err := findTwinBinaries(".", "", "")
+	if err != nil {
+		handleStartError(t, err)
+	}
+	return kube, kwok
+}

@@ -13,21 +13,10 @@ import (
 	"golang.org/x/mod/modfile"
 )
 
-// needTwin returns the folders of the control plane and of KWOK, skipping or failing t
-// without them.
-func needTwin(t *testing.T) (string, string) {
-	t.Helper()
-	kube, kwok, err := findTwinBinaries(".", "", "")
-	if err != nil {
-		handleStartError(t, err)
-	}
-	return kube, kwok
-}
-
 // TestTwinStop proves Stop stops every process and removes the twin's files, reports a
 // component that died on its own, and returns the same result when called again.
 func TestTwinStop(t *testing.T) {
-	needTwin(t)
+	NeedTwin(t)
 	tw, err := NewTwin(DefaultTwinOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +65,7 @@ func TestTwinStop(t *testing.T) {
 // TestNewTwinReportsFailedStart: a component that does not start is an error quoting its
 // output, and the processes started before it are stopped and their files removed.
 func TestNewTwinReportsFailedStart(t *testing.T) {
-	kube, kwok := needTwin(t)
+	kube, kwok := NeedTwin(t)
 	dir := t.TempDir()
 	for _, b := range append(Binaries, "kube-controller-manager") {
 		if err := os.Symlink(filepath.Join(kube, b), filepath.Join(dir, b)); err != nil {
