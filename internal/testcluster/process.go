@@ -16,7 +16,7 @@ import (
 
 // process is one component of the twin (kube-scheduler, kube-controller-manager, KWOK) run
 // as a child process through guardedBinary, so that it dies with the process that started
-// it, and stopped with SIGTERM and, after a bound, SIGKILL.
+// it, in a process group of its own, and stopped with SIGTERM and, after a bound, SIGKILL.
 type process struct {
 	name string
 	cmd  *exec.Cmd
@@ -37,6 +37,11 @@ func startProcess(name, path string, args, env []string, out io.Writer) (*proces
 	}
 	p.cmd = exec.Command(path, args...)
 	p.cmd.Env = env
+	// A process group of its own: Ctrl-C in a terminal signals the whole foreground group,
+	// and the twin's components must be stopped by Stop, in order, not all at once by the
+	// terminal (the scheduler exits 1 on SIGINT). It still dies with its parent
+	// (guardedBinary).
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +39,14 @@ func TestTwinStop(t *testing.T) {
 	assertUp(t, urls)
 	if err := tw.Check(); err != nil {
 		t.Fatalf("Check of a running twin: %v", err)
+	}
+	// Each component leads a process group of its own, so that Ctrl-C in a terminal,
+	// which signals the foreground group, reaches only the process that started them.
+	for _, p := range tw.procs {
+		pid := p.cmd.Process.Pid
+		if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid || pgid == syscall.Getpgrp() {
+			t.Errorf("%s (pid %d) is in process group %d (%v); want its own", p.name, pid, pgid, err)
+		}
 	}
 
 	if err := kwok.cmd.Process.Kill(); err != nil {
