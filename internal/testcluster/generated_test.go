@@ -50,7 +50,7 @@ func dryRunGenerated(t *testing.T, c *Cluster, root fs.FS) []Rejection {
 // generatedInstances returns the folders of generated/ in root that hold a
 // kustomization.yaml, sorted. It fails t when there is none, so that nothing passes
 // vacuously.
-func generatedInstances(t *testing.T, root fs.FS) []string {
+func generatedInstances(t testing.TB, root fs.FS) []string {
 	t.Helper()
 	entries, err := fs.ReadDir(root, manifest.GeneratedDir)
 	if err != nil {
