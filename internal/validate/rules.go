@@ -15,6 +15,7 @@ const (
 	SchemaWrongType       = "LSST-SCHEMA-002"
 	SchemaMissingRequired = "LSST-SCHEMA-003"
 	SchemaUnknownKind     = "LSST-SCHEMA-004"
+	SchemaQuantity        = "LSST-SCHEMA-005"
 
 	RefIngressService  = "LSST-REF-001"
 	RefIngressPort     = "LSST-REF-002"
@@ -59,6 +60,7 @@ var Rules = []Rule{
 	{SchemaWrongType, "schema", Error, "Every value has its field's type (a string where a string is due, a list where a list is due, a valid quantity …)."},
 	{SchemaMissingRequired, "schema", Error, "Every field the API type requires is present (metadata.name, a container's name, a port's number, a roleRef's kind …)."},
 	{SchemaUnknownKind, "schema", Error, "Every object's apiVersion and kind name a type the Kubernetes 1.37 API serves."},
+	{SchemaQuantity, "schema", Error, "Every quantity of every object (requests, limits, capacities, quotas …) is a string in the canonical form the apiserver stores: resource.ParseQuantity(x).String() == x (\"20\", not \"20000m\"), so that an apply never differs from what the cluster holds."},
 
 	{RefIngressService, "references", Error, "Every Ingress backend names a Service of the Ingress's namespace."},
 	{RefIngressPort, "references", Error, "Every Ingress backend's port (by name or number) is a port of that Service."},
