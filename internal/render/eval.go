@@ -145,6 +145,7 @@ func decodeModel(v cue.Value) (model.Model, error) {
 		"namespaces": &m.Namespaces,
 		"secrets":    &m.Secrets,
 		"roles":      &m.Roles,
+		"imageFacts": &m.Images,
 	} {
 		f := v.LookupPath(cue.ParsePath(path))
 		if !f.Exists() {
