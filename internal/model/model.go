@@ -111,6 +111,15 @@ type Registry struct {
 	Node       string `json:"node"`
 	StorageGiB int    `json:"storageGiB"`
 	CacheGiB   int    `json:"cacheGiB"`
+	// Mirrors are the upstream registries it proxies, by the host an image names.
+	Mirrors map[string]Mirror `json:"mirrors"`
+}
+
+// Mirror is an upstream registry the instance's registry proxies (schema.#Mirror).
+type Mirror struct {
+	Remote     string `json:"remote"`
+	IndexType  string `json:"indexType"`
+	Repository string `json:"repository"`
 }
 
 // Image is one image and the facts a pod spec must agree with (schema.#Image).

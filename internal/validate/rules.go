@@ -81,7 +81,7 @@ var Rules = []Rule{
 	{SecDefaultDeny, "security", Error, "Every namespace of the instance has a default-deny NetworkPolicy for both ingress and egress (empty podSelector, no rules)."},
 	{SecIngressTLS, "security", Error, "Every Ingress host is covered by a TLS entry whose certificate Secret the instance lists among its out-of-band Secrets."},
 	{SecImagePinned, "security", Error, "Every container image is pinned to a tag or digest, never :latest or no tag."},
-	{SecImageRegistry, "security", Error, "Every container image is pulled from the instance's own registry (registry.<domain>)."},
+	{SecImageRegistry, "security", Error, "Every container image is named by its real, fully qualified reference and comes from the instance's own registry (registry.<domain>, the hosted repository LSST CI pushes to) or from an upstream registry the instance mirrors (instance.registry.mirrors), which the nodes pull through the registry."},
 	{SecResources, "security", Error, "Every container (init containers included) sets cpu and memory requests and limits."},
 
 	{CapTotal, "capacity", Error, "The sum of the instance's cpu and memory requests (replicas, one DaemonSet pod per matching node, and maxUsers notebook user pods) fits its nodes' allocatable capacity: cores and memory minus reservePerNode."},

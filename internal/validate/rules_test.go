@@ -90,6 +90,21 @@ func TestImagePinned(t *testing.T) {
 	}
 }
 
+func TestImageRegistry(t *testing.T) {
+	for ref, want := range map[string]string{
+		"quay.io/jupyterhub/k8s-hub:4.0.0":                  "quay.io",
+		"registry.pdac.lsst.example/lsst-dm/lsstgen:v0.1.0": "registry.pdac.lsst.example",
+		"localhost:5000/x:1":                                "localhost:5000",
+		"localhost/x:1":                                     "localhost",
+		"ipac/firefly:2024.3.3":                             "docker.io",
+		"almalinux:9.5":                                     "docker.io",
+	} {
+		if got := imageRegistry(ref); got != want {
+			t.Errorf("imageRegistry(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
+
 func TestFindingString(t *testing.T) {
 	tests := []struct {
 		in   Finding

@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -172,17 +174,18 @@ func checkDefaultDeny(c *checker) {
 	}
 }
 
-// checkContainers: images pinned and from the instance's registry; requests and limits set.
+// checkContainers: images pinned, hosted by the instance's registry or from an upstream it
+// mirrors; requests and limits set.
 func checkContainers(c *checker, p *pod) {
-	reg := c.in.Model.Instance.Registry.Host
+	reg := c.in.Model.Instance.Registry
 	base := sourcePath(c.in, p.obj)
 	for _, ct := range containers(p.spec) {
 		img := ct.Image
 		if !imagePinned(img) {
 			c.report(SecImagePinned, p.obj, base+".image", "container %s image %q is not pinned; give it a version tag or a digest (never :latest)", ct.Name, img)
 		}
-		if reg != "" && !strings.HasPrefix(img, reg+"/") {
-			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q is not pulled from the instance's registry %s; pull it through %s/ (render rewrites schema images to it)", ct.Name, img, reg, reg)
+		if host := imageRegistry(img); reg.Host != "" && host != reg.Host && !hasKey(reg.Mirrors, host) {
+			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q comes from %s, which the instance's registry %s neither hosts nor mirrors (it mirrors %s); add %s to instance.registry.mirrors, or push the image to %s", ct.Name, img, host, reg.Host, strings.Join(sortedMirrors(reg.Mirrors), ", "), host, reg.Host)
 		}
 		var missing []string
 		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -210,4 +213,25 @@ func imagePinned(ref string) bool {
 	}
 	tag := ref[i+1:]
 	return tag != "" && tag != "latest"
+}
+
+// imageRegistry is the registry host an image reference names: its first path element when
+// that is a host (holds a dot or a port, or is localhost), else Docker Hub's docker.io, as
+// the container runtime reads a short name.
+func imageRegistry(ref string) string {
+	first, _, ok := strings.Cut(ref, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return "docker.io"
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// sortedMirrors lists the hosts of the registry's mirrors, sorted.
+func sortedMirrors[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
