@@ -188,7 +188,7 @@ func checkContainers(c *checker, p *pod) {
 			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q comes from %s, which the instance's registry %s neither hosts nor mirrors (it mirrors %s); add %s to instance.registry.mirrors, or push the image to %s", ct.Name, img, host, reg.Host, strings.Join(sortedMirrors(reg.Mirrors), ", "), host, reg.Host)
 		}
 		var missing []string
-		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
 			if _, ok := ct.Resources.Requests[r]; !ok {
 				missing = append(missing, "requests."+string(r))
 			}
@@ -197,7 +197,7 @@ func checkContainers(c *checker, p *pod) {
 			}
 		}
 		if len(missing) > 0 {
-			c.report(SecResources, p.obj, base+".resources", "container %s sets no %s; set cpu and memory requests and limits", ct.Name, strings.Join(missing, ", "))
+			c.report(SecResources, p.obj, base+".resources", "container %s sets no %s; set cpu, memory and ephemeral-storage requests and limits (#Container makes them from the model's resources)", ct.Name, strings.Join(missing, ", "))
 		}
 	}
 }
