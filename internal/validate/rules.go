@@ -39,6 +39,13 @@ const (
 	SecImageRegistry  = "LSST-SEC-009"
 	SecResources      = "LSST-SEC-010"
 
+	ImageFacts        = "LSST-IMG-001"
+	ImageUser         = "LSST-IMG-002"
+	ImageWrites       = "LSST-IMG-003"
+	ImageCapabilities = "LSST-IMG-004"
+	ImagePorts        = "LSST-IMG-005"
+	ImageProbes       = "LSST-IMG-006"
+
 	CapTotal            = "LSST-CAP-001"
 	CapPlacement        = "LSST-CAP-002"
 	CapQservLocalDisk   = "LSST-CAP-003"
@@ -83,6 +90,13 @@ var Rules = []Rule{
 	{SecImagePinned, "security", Error, "Every container image is pinned to a tag or digest, never :latest or no tag."},
 	{SecImageRegistry, "security", Error, "Every container image is named by its real, fully qualified reference and comes from the instance's own registry (registry.<domain>, the hosted repository LSST CI pushes to) or from an upstream registry the instance mirrors (instance.registry.mirrors), which the nodes pull through the registry."},
 	{SecResources, "security", Error, "Every container (init containers included) sets cpu, memory and ephemeral-storage requests and limits (ephemeral storage shares the nodes' local disks with the image cache and the local volumes)."},
+
+	{ImageFacts, "image", Error, "Every container's image is one whose facts the model holds (platform/images.cue): its numeric user and group, ports, writable paths, capabilities and health checks, each read from an upstream file."},
+	{ImageUser, "image", Error, "Every container runs as its image's numeric user and group (runAsUser and runAsGroup, its own or its pod's; a numeric one at least for an image that runs as any user), and a pod that mounts a claim read-write sets fsGroup to the group of the image writing it."},
+	{ImageWrites, "image", Error, "A container with a read-only root file system runs an image that can run so, and every path its image writes is (or lies below) one of its writable volume mounts."},
+	{ImageCapabilities, "image", Error, "Every Linux capability a container's image needs is added (unless the container is privileged), and nothing beyond them."},
+	{ImagePorts, "image", Error, "Every port a container declares, a Service targets, a probe asks or a NetworkPolicy allows to pods of the instance is one its pods' images listen on (by the facts' names and numbers)."},
+	{ImageProbes, "image", Error, "Every long-running container (of a Deployment, StatefulSet, DaemonSet or ReplicaSet, sidecars included) has a readiness probe, and each probe it has asks one of its image's health checks: the same path, port and scheme, the same TCP port, or the same command."},
 
 	{CapTotal, "capacity", Error, "The sum of the instance's cpu, memory and ephemeral-storage requests (replicas, one DaemonSet pod per matching node, and maxUsers notebook user pods) fits its nodes' allocatable capacity: cores and memory minus reservePerNode, local disks minus the image cache and the local volumes."},
 	{CapPlacement, "capacity", Error, "A first-fit placement of every pod replica (notebook users included) over the instance's real nodes, honouring nodeSelector, required node affinity, required pod anti-affinity by hostname and tolerations of the modelled taints, finds a node with room for each: cpu, memory and ephemeral storage (the node's local disks less the image cache and the local volumes on it)."},
