@@ -38,6 +38,7 @@ const (
 	SecImagePinned    = "LSST-SEC-008"
 	SecImageRegistry  = "LSST-SEC-009"
 	SecResources      = "LSST-SEC-010"
+	SecClientAddress  = "LSST-SEC-011"
 
 	ImageFacts        = "LSST-IMG-001"
 	ImageUser         = "LSST-IMG-002"
@@ -90,6 +91,7 @@ var Rules = []Rule{
 	{SecImagePinned, "security", Error, "Every container image is pinned to a tag or digest, never :latest or no tag."},
 	{SecImageRegistry, "security", Error, "Every container image is named by its real, fully qualified reference and comes from the instance's own registry (registry.<domain>, the hosted repository LSST CI pushes to) or from an upstream registry the instance mirrors (instance.registry.mirrors), which the nodes pull through the registry."},
 	{SecResources, "security", Error, "Every container (init containers included) sets cpu, memory and ephemeral-storage requests and limits (ephemeral storage shares the nodes' local disks with the image cache and the local volumes)."},
+	{SecClientAddress, "security", Error, "Every Service that takes traffic from outside the cluster (NodePort, LoadBalancer) keeps the client's address (externalTrafficPolicy Local), which the inward instances' allowlists and the NetworkPolicies' ipBlocks filter on."},
 
 	{ImageFacts, "image", Error, "Every container's image is one whose facts the model holds (platform/images.cue): its numeric user and group, ports, writable paths, capabilities and health checks, each read from an upstream file."},
 	{ImageUser, "image", Error, "Every container runs as its image's numeric user and group (runAsUser and runAsGroup, its own or its pod's; a numeric one at least for an image that runs as any user), and a pod that mounts a claim read-write sets fsGroup to the group of the image writing it."},

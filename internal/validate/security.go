@@ -45,6 +45,8 @@ func checkSecurity(c *checker) {
 			checkClusterAdmin(c, o, t.RoleRef, t.Subjects)
 		case *networkingv1.Ingress:
 			checkIngressTLS(c, o, t)
+		case *corev1.Service:
+			checkClientAddress(c, o, t)
 		}
 	}
 	checkDefaultDeny(c)
@@ -139,6 +141,24 @@ func checkIngressTLS(c *checker, o *object, ing *networkingv1.Ingress) {
 			}
 			c.report(SecIngressTLS, o, "", "host %s is served without TLS; add it to a tls entry with its certificate Secret", h)
 		}
+	}
+}
+
+// checkClientAddress: a Service that takes traffic from outside the cluster keeps the
+// client's address (externalTrafficPolicy Local): with Cluster, kube-proxy masquerades it
+// as a node's, and the inward instances' source-range allowlists and the NetworkPolicies'
+// ipBlocks filter on an address that is never the client's.
+func checkClientAddress(c *checker, o *object, svc *corev1.Service) {
+	t := svc.Spec.Type
+	if t != corev1.ServiceTypeNodePort && t != corev1.ServiceTypeLoadBalancer {
+		return
+	}
+	if svc.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
+		got := string(svc.Spec.ExternalTrafficPolicy)
+		if got == "" {
+			got = "unset (Cluster)"
+		}
+		c.report(SecClientAddress, o, "", "%s Service takes traffic from outside the cluster with externalTrafficPolicy %s, which hides the client's address behind a node's: the source-range allowlists and NetworkPolicy ipBlocks cannot work; set externalTrafficPolicy: Local", t, got)
 	}
 }
 
