@@ -17,9 +17,12 @@ func newRegistryCmd(stdout io.Writer) *cobra.Command {
 		Use:   "registry",
 		Short: "Work on an instance's Nexus registry",
 		Long: `registry gathers what lsstgen does to an instance's local registry (Nexus Repository)
-beside rendering it.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+beside rendering it: provision makes a Nexus hold the instance's configuration.
+
+Exit status: 0 (it prints its help), as its subcommands say otherwise.`,
+		Example: `  lsstgen registry provision --url http://nexus.registry.svc:8081 --config /etc/lsstgen/registry.json`,
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newRegistryProvisionCmd(stdout))
 	return cmd
