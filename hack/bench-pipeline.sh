@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lsstgen render of the five real instances beside the pipeline a user would otherwise
 # script: `cue export` of each instance's objects piped through `kustomize build` with the
-# same labels, annotations and registry rewrite. Both tools are built here from the Go
+# same labels and annotations. Both tools are built here from the Go
 # module proxy (cuelang.org/go v0.17.1, sigs.k8s.io/kustomize/kustomize/v5 v5.8.2).
 #
 #   RUNS=5 ./hack/bench-pipeline.sh
@@ -21,16 +21,12 @@ trap 'rm -rf "$work"' EXIT
 # less the ConfigMap hashing (which would need the ConfigMaps split out of the export).
 for i in "${instances[@]}"; do
 	mkdir -p "$work/$i"
-	registry=$(.bin/tools/cue export "./instances/$i" -e instance.registry.host --out text)
 	{
 		echo "apiVersion: kustomize.config.k8s.io/v1beta1"
 		echo "kind: Kustomization"
 		echo "resources: [objects.yaml]"
 		echo "labels: [{pairs: {app.kubernetes.io/managed-by: lsstgen, lsst.org/instance: $i}, includeTemplates: true}]"
 		echo "commonAnnotations: {lsst.org/source: instances/$i}"
-		echo "images:"
-		grep -ho 'image: [^ ]*' generated/"$i"/*/*.yaml | sed -E "s|image: $registry/||; s|:[^:/]*$||" | sort -u |
-			while read -r name; do echo "- {name: $name, newName: $registry/$name}"; done
 	} >"$work/$i/kustomization.yaml"
 done
 

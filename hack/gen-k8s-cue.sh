@@ -20,6 +20,7 @@ pkgs=(
 	k8s.io/api/storage/v1
 	k8s.io/api/policy/v1
 	k8s.io/api/coordination/v1
+	k8s.io/api/batch/v1
 )
 
 rm -rf cue.mod/gen/k8s.io

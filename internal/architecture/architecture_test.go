@@ -137,7 +137,7 @@ func deps(t *testing.T, pattern string) []string {
 	return out
 }
 
-// TestForbiddenDependencies holds the rule's transitive parts: manifest, gitsource, model and netpol link
+// TestForbiddenDependencies holds the rule's transitive parts: manifest, gitsource, model, netpol and nexus link
 // no other lsstgen package, sync no render and no testcluster, and the lsstgen binary no
 // test harness at all.
 func TestForbiddenDependencies(t *testing.T) {
@@ -150,11 +150,12 @@ func TestForbiddenDependencies(t *testing.T) {
 		{"./internal/gitsource", func(d string) bool { return rel(d) != "" && rel(d) != "internal/gitsource" }, "gitsource imports no other package of lsstgen"},
 		{"./internal/model", func(d string) bool { return rel(d) != "" && rel(d) != "internal/model" }, "model imports no other package of lsstgen"},
 		{"./internal/netpol", func(d string) bool { return rel(d) != "" && rel(d) != "internal/netpol" }, "netpol imports no other package of lsstgen"},
+		{"./internal/nexus", func(d string) bool { return rel(d) != "" && rel(d) != "internal/nexus" }, "nexus imports no other package of lsstgen"},
 		{"./internal/sync", func(d string) bool { return d == module+"/internal/render" || d == module+"/internal/testcluster" }, "sync imports neither render nor testcluster"},
 		{"./cmd/lsstgen", func(d string) bool {
 			return d == "testing" || strings.HasPrefix(d, "testing/") ||
 				strings.HasPrefix(d, "sigs.k8s.io/controller-runtime/pkg/envtest") ||
-				strings.HasPrefix(d, module+"/internal/test") || d == module+"/internal/synth"
+				strings.HasPrefix(d, module+"/internal/test") || d == module+"/internal/synth" || d == module+"/internal/nexus/nexustest"
 		}, "the lsstgen binary links no testing package, no envtest and no test support"},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {

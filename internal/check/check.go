@@ -109,26 +109,38 @@ func compareInstance(dir string, r *render.Result) ([]Stale, error) {
 		got, ok := committed[p]
 		switch {
 		case !ok:
-			out = append(out, Stale{Instance: r.Instance, Path: p, Object: objectID(want), Change: Missing})
+			out = append(out, Stale{Instance: r.Instance, Path: p, Object: objectID(p, want), Change: Missing})
 		case !bytes.Equal(got, want):
-			out = append(out, Stale{Instance: r.Instance, Path: p, Object: objectID(want), Change: Changed, Diff: Diff(got, want)})
+			out = append(out, Stale{Instance: r.Instance, Path: p, Object: objectID(p, want), Change: Changed, Diff: diffFile(p, got, want)})
 		}
 	}
 	for p, got := range committed {
 		if _, ok := r.Files[p]; !ok {
-			out = append(out, Stale{Instance: r.Instance, Path: p, Object: objectID(got), Change: Extra})
+			out = append(out, Stale{Instance: r.Instance, Path: p, Object: objectID(p, got), Change: Extra})
 		}
 	}
 	return out, nil
 }
 
-// objectID is the Kind/namespace/name of the one object a file holds, or "".
-func objectID(b []byte) string {
+// objectID is the Kind/namespace/name of the one object the file p holds, or "" (a node
+// file holds none).
+func objectID(p string, b []byte) string {
+	if manifest.IsNodeFile(p) {
+		return ""
+	}
 	objs, err := manifest.Decode("", b)
 	if err != nil || len(objs) != 1 {
 		return ""
 	}
 	return objs[0].ID()
+}
+
+// diffFile is Diff, line by line for a node file (TOML, not YAML).
+func diffFile(p string, got, want []byte) string {
+	if manifest.IsNodeFile(p) {
+		return "(-generated +rendered)\n" + cmp.Diff(strings.Split(string(got), "\n"), strings.Split(string(want), "\n"))
+	}
+	return Diff(got, want)
 }
 
 // Diff shows how got (committed) differs from want (rendered), "(-generated +rendered)":

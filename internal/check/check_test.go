@@ -37,6 +37,7 @@ func TestCompare(t *testing.T) {
 		t.Fatal(err)
 	}
 	const firefly = "portal/deployment-firefly.yaml"
+	const dockerHosts = "_node/containerd/certs.d/docker.io/hosts.toml"
 	tests := []struct {
 		name    string
 		mutate  func(t *testing.T, gen string)
@@ -70,6 +71,28 @@ func TestCompare(t *testing.T) {
 			},
 			diffHas: "replicas",
 			want:    []row{{"pdac", firefly, "Deployment/portal/firefly", Changed, true}},
+		},
+		{
+			name: "changed node file",
+			mutate: func(t *testing.T, gen string) {
+				edit(t, filepath.Join(gen, "pdac", dockerHosts), "override_path = true", "override_path = false")
+			},
+			diffHas: "override_path = false",
+			want:    []row{{"pdac", dockerHosts, "", Changed, true}},
+		},
+		{
+			name:   "missing node file",
+			mutate: func(t *testing.T, gen string) { must(t, os.Remove(filepath.Join(gen, "pdac", dockerHosts))) },
+			want:   []row{{"pdac", dockerHosts, "", Missing, false}},
+		},
+		{
+			name: "stray node file",
+			mutate: func(t *testing.T, gen string) {
+				p := filepath.Join(gen, "pdac", "_node/containerd/certs.d/gcr.io/hosts.toml")
+				must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+				must(t, os.WriteFile(p, []byte("server = \"https://gcr.io\"\n"), 0o644))
+			},
+			want: []row{{"pdac", "_node/containerd/certs.d/gcr.io/hosts.toml", "", Extra, false}},
 		},
 		{
 			name: "changed header only",

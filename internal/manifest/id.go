@@ -11,6 +11,18 @@ import (
 // ("_" cannot start a namespace's name, so it never meets a namespace's folder).
 const ClusterDir = "_cluster"
 
+// NodeDir is the folder of generated/<instance>/ that holds files to install on every node
+// of the instance (the container runtime's registry mirrors), by their path under /etc.
+// They are not Kubernetes objects: kustomization.yaml does not list them, and the readers
+// of an instance's objects never open them.
+const NodeDir = "_node"
+
+// IsNodeFile says whether rel, a slash-separated path inside generated/<instance>/, is one
+// of the node files under NodeDir.
+func IsNodeFile(rel string) bool {
+	return strings.HasPrefix(rel, NodeDir+"/")
+}
+
 // FormatID is Kind/namespace/name, or Kind/name when namespace is empty: how lsstgen
 // names an object in messages, logs and findings.
 func FormatID(kind, namespace, name string) string {

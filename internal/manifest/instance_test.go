@@ -27,6 +27,8 @@ func TestReadInstance(t *testing.T) {
 		"generated/i/b.yaml":             configMap("b") + "---\n" + configMap("c"),
 		"generated/i/sub/a.yaml":         configMap("a"),
 		"generated/i/unlisted.yaml":      configMap("z"),
+		// A node file (containerd's registry mirror) is not an object: never read.
+		"generated/i/_node/containerd/certs.d/docker.io/hosts.toml": "server = \"https://registry-1.docker.io\"\n",
 	}
 	want := []string{"generated/i/b.yaml:1 ConfigMap/ns/b", "generated/i/b.yaml:7 ConfigMap/ns/c", "generated/i/sub/a.yaml:1 ConfigMap/ns/a"}
 	// The same reader for an in-memory tree and the working tree.

@@ -15,6 +15,9 @@ type Model struct {
 	Secrets    map[string]map[string]OutOfBandSecret `json:"secrets"`
 	// Roles are the node roles by name (schema.#Roles).
 	Roles map[string]Role `json:"roles"`
+	// Images are the facts of every image the instance's containers run, by the reference
+	// a container names (platform.#Platform's imageFacts).
+	Images map[string]Image `json:"imageFacts"`
 }
 
 // Instance mirrors schema.#Instance (the fields the checks use), its site's facts filled in.
@@ -108,6 +111,55 @@ type Registry struct {
 	Node       string `json:"node"`
 	StorageGiB int    `json:"storageGiB"`
 	CacheGiB   int    `json:"cacheGiB"`
+	// Mirrors are the upstream registries it proxies, by the host an image names.
+	Mirrors map[string]Mirror `json:"mirrors"`
+}
+
+// Mirror is an upstream registry the instance's registry proxies (schema.#Mirror).
+type Mirror struct {
+	Remote     string `json:"remote"`
+	IndexType  string `json:"indexType"`
+	Repository string `json:"repository"`
+}
+
+// Image is one image and the facts a pod spec must agree with (schema.#Image).
+type Image struct {
+	// Ref is the fully qualified reference: Registry/repository:tag.
+	Ref string `json:"ref"`
+	// Registry is the host the image is pulled from.
+	Registry string `json:"registry"`
+	// Hosted: LSST CI pushes the image to the instance's own registry.
+	Hosted bool `json:"hosted"`
+	// AnyUser: the image runs as whichever user the pod gives it; User and Group are then
+	// nil.
+	AnyUser bool   `json:"anyUser"`
+	User    *int64 `json:"user,omitempty"`
+	Group   *int64 `json:"group,omitempty"`
+	// Ports are the TCP ports the image listens on, by name.
+	Ports map[string]int32 `json:"ports"`
+	// Writes are the paths the program writes.
+	Writes []string `json:"writes"`
+	// ReadOnlyRootFilesystem: the image runs with a read-only root once Writes are volumes.
+	ReadOnlyRootFilesystem bool `json:"readOnlyRootFilesystem"`
+	// Capabilities are the Linux capabilities the program needs.
+	Capabilities []string `json:"capabilities"`
+	// Health holds the probes of each mode the image runs in.
+	Health map[string]Health `json:"health"`
+}
+
+// Health is how the kubelet tells that an image's program is alive and ready.
+type Health struct {
+	Readiness HealthCheck  `json:"readiness"`
+	Liveness  *HealthCheck `json:"liveness,omitempty"`
+}
+
+// HealthCheck is one probe: an HTTP GET of Path on Port, a TCP connect to Port (no Path),
+// or a command (Exec).
+type HealthCheck struct {
+	Port   string   `json:"port,omitempty"`
+	Path   string   `json:"path,omitempty"`
+	Scheme string   `json:"scheme,omitempty"`
+	Exec   []string `json:"exec,omitempty"`
 }
 
 // UserMapping says where user pods' UIDs and GIDs come from.

@@ -4,6 +4,7 @@
 package plan
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -95,7 +96,7 @@ func Compare(before, after []*render.Result) *Plan {
 	p := &Plan{}
 	for _, n := range sortedUnion(a, b) {
 		ip := InstancePlan{Instance: n, New: b[n] == nil, Gone: a[n] == nil}
-		ip.Changes = compareObjects(objects(b[n]), objects(a[n]))
+		ip.Changes = append(compareObjects(objects(b[n]), objects(a[n])), compareNodeFiles(nodeFiles(b[n]), nodeFiles(a[n]))...)
 		p.Instances = append(p.Instances, ip)
 	}
 	return p
@@ -110,6 +111,43 @@ func objects(r *render.Result) map[string]*unstructured.Unstructured {
 		m[manifest.ObjectID(u)] = u
 	}
 	return m
+}
+
+// nodeFiles are an instance's files to install on its nodes, by their path under /etc.
+func nodeFiles(r *render.Result) map[string][]byte {
+	m := map[string][]byte{}
+	if r == nil {
+		return m
+	}
+	for p, b := range r.Files {
+		if manifest.IsNodeFile(p) {
+			m[strings.TrimPrefix(p, manifest.NodeDir+"/")] = b
+		}
+	}
+	return m
+}
+
+// compareNodeFiles reports each node file added, removed or changed, named "node file
+// /etc/<path>": the operators install them on every node by hand.
+func compareNodeFiles(before, after map[string][]byte) []Change {
+	var out []Change
+	for _, p := range sortedUnion(before, after) {
+		old, had := before[p]
+		cur, has := after[p]
+		c := Change{Object: "node file /etc/" + p}
+		switch {
+		case !had:
+			c.Action = "added"
+		case !has:
+			c.Action = "removed"
+		case !bytes.Equal(old, cur):
+			c.Action = "changed"
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func compareObjects(before, after map[string]*unstructured.Unstructured) []Change {

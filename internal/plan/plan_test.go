@@ -111,6 +111,27 @@ func TestCompareMasksSecrets(t *testing.T) {
 	}
 }
 
+// TestCompareNodeFiles: a node file added, removed or changed is a change of its instance,
+// named by where it is installed; an equal one is none.
+func TestCompareNodeFiles(t *testing.T) {
+	const docker = "_node/containerd/certs.d/docker.io/hosts.toml"
+	const quay = "_node/containerd/certs.d/quay.io/hosts.toml"
+	const ghcr = "_node/containerd/certs.d/ghcr.io/hosts.toml"
+	before := []*render.Result{{Instance: "x", Files: map[string][]byte{docker: []byte("a"), quay: []byte("q"), "kustomization.yaml": []byte("k")}}}
+	after := []*render.Result{{Instance: "x", Files: map[string][]byte{docker: []byte("b"), ghcr: []byte("g"), "kustomization.yaml": []byte("k2")}}}
+	want := []plan.InstancePlan{{Instance: "x", Changes: []plan.Change{
+		{Action: "changed", Object: "node file /etc/containerd/certs.d/docker.io/hosts.toml"},
+		{Action: "added", Object: "node file /etc/containerd/certs.d/ghcr.io/hosts.toml"},
+		{Action: "removed", Object: "node file /etc/containerd/certs.d/quay.io/hosts.toml"},
+	}}}
+	if diff := cmp.Diff(want, plan.Compare(before, after).Instances); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if got := plan.Compare(before, before).Instances; len(got) != 1 || len(got[0].Changes) != 0 {
+		t.Errorf("equal node files gave changes: %+v", got)
+	}
+}
+
 // TestPlanBaseBeforeTheModule: a base commit without the CUE module renders nothing, so
 // every instance of the working tree is new.
 func TestPlanBaseBeforeTheModule(t *testing.T) {

@@ -157,7 +157,8 @@ func hashFile(h hash.Hash, root, p string) error {
 	return nil
 }
 
-// cacheEntry is a Result as stored; Objects are read back from Files.
+// cacheEntry is a Result as stored; Objects are read back from Files (the node files are
+// not objects).
 type cacheEntry struct {
 	Instance string            `json:"instance"`
 	Files    map[string]string `json:"files"`
@@ -179,7 +180,7 @@ func cacheLoad(dir, key string) (*Result, bool) {
 	paths := make([]string, 0, len(e.Files))
 	for p, b := range e.Files {
 		r.Files[p] = []byte(b)
-		if p != manifest.KustomizationFile {
+		if p != manifest.KustomizationFile && !manifest.IsNodeFile(p) {
 			paths = append(paths, p)
 		}
 	}

@@ -116,7 +116,10 @@ func TestCacheInvalidation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			testrepo.WriteFile(t, root, "platform/images.cue", strings.Replace(string(data), "ipac/suit:2024.3.3", "ipac/suit:2024.3.4", 1))
+			if !strings.Contains(string(data), `"portal-2024.3.5"`) {
+				t.Fatal("platform/images.cue no longer pins ipac/suit's tag portal-2024.3.5: change the step")
+			}
+			testrepo.WriteFile(t, root, "platform/images.cue", strings.Replace(string(data), `"portal-2024.3.5"`, `"portal-2024.3.6"`, 1))
 		},
 		want: 2,
 	}, {

@@ -68,6 +68,8 @@ var evaluations atomic.Int64
 type evaluated struct {
 	objects []map[string]any
 	model   model.Model
+	// nodeFiles are the files to install on the instance's nodes, by path under /etc.
+	nodeFiles map[string]string
 }
 
 // evaluate loads and evaluates one instance with its own CUE context (CUE values are not
@@ -95,7 +97,13 @@ func evaluate(root, name string) (*evaluated, error) {
 		}
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
-	return &evaluated{objects: objs, model: m}, nil
+	var nodeFiles map[string]string
+	if f := v.LookupPath(cue.ParsePath("nodeFiles")); f.Exists() {
+		if err := f.Decode(&nodeFiles); err != nil {
+			return nil, &EvalError{Instance: name, Root: root, Err: err}
+		}
+	}
+	return &evaluated{objects: objs, model: m, nodeFiles: nodeFiles}, nil
 }
 
 // loadInstance loads the package of instances/<name>/ (with the packages it imports:
@@ -145,6 +153,7 @@ func decodeModel(v cue.Value) (model.Model, error) {
 		"namespaces": &m.Namespaces,
 		"secrets":    &m.Secrets,
 		"roles":      &m.Roles,
+		"imageFacts": &m.Images,
 	} {
 		f := v.LookupPath(cue.ParsePath(path))
 		if !f.Exists() {

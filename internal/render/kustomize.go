@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -28,10 +27,11 @@ const (
 var krustyMu sync.Mutex
 
 // transform passes one instance's objects through kustomize: common labels (instance,
-// managed-by) and annotations, every container image moved to the instance's registry,
-// ConfigMaps generated with a content hash in their names (and every reference to them
-// rewritten), so that a changed configuration rolls its pods.
-func transform(instance, registry string, objects []map[string]any) ([]*unstructured.Unstructured, error) {
+// managed-by) and annotations, and ConfigMaps generated with a content hash in their names
+// (and every reference to them rewritten), so that a changed configuration rolls its pods.
+// Images are left as the templates name them: their real, fully qualified references (the
+// nodes pull upstream images through the instance's registry as a mirror).
+func transform(instance string, objects []map[string]any) ([]*unstructured.Unstructured, error) {
 	fs := filesys.MakeFsInMemory()
 	k := types.Kustomization{
 		TypeMeta: types.TypeMeta{APIVersion: kustomizationFormat, Kind: types.KustomizationKind},
@@ -42,10 +42,8 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 		CommonAnnotations: map[string]string{manifest.AnnotationSource: manifest.InstancesDir + "/" + instance},
 	}
 
-	images := map[string]bool{}
 	for i, obj := range objects {
 		u := &unstructured.Unstructured{Object: obj}
-		collectImages(u, images)
 		if u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" {
 			args, err := configMapArgs(fs, u)
 			if err != nil {
@@ -64,10 +62,6 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 		}
 		k.Resources = append(k.Resources, name)
 	}
-	for _, name := range slices.Sorted(maps.Keys(images)) {
-		k.Images = append(k.Images, types.Image{Name: name, NewName: registry + "/" + upstreamPath(name)})
-	}
-
 	kdata, err := yaml.Marshal(k)
 	if err != nil {
 		return nil, err
@@ -116,59 +110,4 @@ func configMapArgs(fs filesys.FileSystem, u *unstructured.Unstructured) (types.C
 		args.FileSources = append(args.FileSources, key+"="+p)
 	}
 	return args, nil
-}
-
-// collectImages adds the tag-less image names of every container of a workload.
-func collectImages(u *unstructured.Unstructured, into map[string]bool) {
-	for _, list := range podContainerPaths(u) {
-		cs, _, _ := unstructured.NestedSlice(u.Object, list...)
-		for _, c := range cs {
-			m, ok := c.(map[string]any)
-			if !ok {
-				continue
-			}
-			if img, ok := m["image"].(string); ok {
-				into[imageName(img)] = true
-			}
-		}
-	}
-}
-
-// podContainerPaths gives the paths of the container lists of a workload's pod template.
-func podContainerPaths(u *unstructured.Unstructured) [][]string {
-	var spec []string
-	switch u.GetKind() {
-	case "Pod":
-		spec = []string{"spec"}
-	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job":
-		spec = []string{"spec", "template", "spec"}
-	case "CronJob":
-		spec = []string{"spec", "jobTemplate", "spec", "template", "spec"}
-	default:
-		return nil
-	}
-	return [][]string{append(append([]string{}, spec...), "initContainers"), append(append([]string{}, spec...), "containers")}
-}
-
-// imageName strips the tag or digest from an image reference.
-func imageName(ref string) string {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
-	}
-	return ref
-}
-
-// upstreamPath drops the registry host from an image name: the instance's registry serves
-// every upstream under the same path.
-func upstreamPath(name string) string {
-	if i := strings.Index(name, "/"); i > 0 {
-		first := name[:i]
-		if strings.ContainsAny(first, ".:") || first == "localhost" {
-			return name[i+1:]
-		}
-	}
-	return name
 }

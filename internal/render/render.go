@@ -3,7 +3,10 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
+	"path"
 	"sort"
+	"strings"
 
 	yamlv2 "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,7 +25,8 @@ type Result struct {
 	// Objects are the rendered objects, sorted by their file path.
 	Objects []*unstructured.Unstructured
 	// Files maps each file of generated/<instance>/ (slash-separated, relative to it) to
-	// its bytes, kustomization.yaml included.
+	// its bytes: the objects' files, kustomization.yaml, and the node files under
+	// manifest.NodeDir.
 	Files map[string][]byte
 	// Model is the instance's model: hardware, node roles, namespaces, access,
 	// out-of-band Secrets.
@@ -37,12 +41,15 @@ func Instance(root, name string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	objs, err := transform(name, ev.model.Instance.Registry.Host, ev.objects)
+	objs, err := transform(name, ev.objects)
 	if err != nil {
 		return nil, err
 	}
 	res, err := assemble(name, ev.model, objs)
 	if err != nil {
+		return nil, err
+	}
+	if err := addNodeFiles(res, ev.nodeFiles); err != nil {
 		return nil, err
 	}
 	if res.Sources, err = instanceSources(root, name); err != nil {
@@ -89,6 +96,19 @@ func assemble(name string, m model.Model, objs []*unstructured.Unstructured) (*R
 	}
 	res.Files[manifest.KustomizationFile] = k.Bytes()
 	return res, nil
+}
+
+// addNodeFiles adds the instance's node files under manifest.NodeDir, each with the
+// generated header (a comment in the TOML and shell files it holds).
+func addNodeFiles(res *Result, files map[string]string) error {
+	for rel, body := range files {
+		clean := path.Clean(rel)
+		if clean != rel || !fs.ValidPath(rel) || strings.HasPrefix(rel, "/") {
+			return fmt.Errorf("instance %s: node file %q is not a clean relative path", res.Instance, rel)
+		}
+		res.Files[path.Join(manifest.NodeDir, rel)] = []byte(Header + "# Source: " + manifest.InstancesDir + "/" + res.Instance + "\n" + body)
+	}
+	return nil
 }
 
 // parseObject reads one generated file (file names it in errors) into its one object, with

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pelletier/go-toml/v2"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -164,8 +165,79 @@ func TestTransforms(t *testing.T) {
 	if !strings.Contains(dep, "name: "+hubConfig) {
 		t.Errorf("deployment-hub does not reference the hashed ConfigMap %s:\n%s", hubConfig, dep)
 	}
-	if !strings.Contains(dep, "image: registry.pdac.lsst.example/jupyterhub/k8s-hub:4.0.0") {
-		t.Errorf("deployment-hub's image is not rewritten to the instance's registry:\n%s", dep)
+	// Images are the templates' real references: no rewrite to the instance's registry.
+	if !strings.Contains(dep, "image: quay.io/jupyterhub/k8s-hub:4.0.0") {
+		t.Errorf("deployment-hub's image is not the upstream reference quay.io/jupyterhub/k8s-hub:4.0.0:\n%s", dep)
+	}
+}
+
+// hostsFile is what containerd reads of a hosts.toml (its remotes/docker/config package):
+// the upstream server and the hosts tried before it.
+type hostsFile struct {
+	Server string `toml:"server"`
+	Host   map[string]struct {
+		Capabilities []string `toml:"capabilities"`
+		OverridePath bool     `toml:"override_path"`
+	} `toml:"host"`
+}
+
+// TestNodeFiles: each instance renders, under _node/, one containerd hosts.toml per
+// upstream its registry mirrors, which a TOML parser (the one containerd uses) reads as a
+// mirror of the instance's registry with the upstream as fallback; kustomization.yaml
+// does not list them, and the instance's objects read back without them.
+func TestNodeFiles(t *testing.T) {
+	root := testrepo.Root(t)
+	results, err := render.All(root, []string{"pdac", "commissioning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		reg := r.Model.Instance.Registry
+		if len(reg.Mirrors) < 4 {
+			t.Fatalf("%s mirrors %d upstreams, want docker.io, registry.k8s.io, quay.io and ghcr.io at least", r.Instance, len(reg.Mirrors))
+		}
+		var nodeFiles []string
+		for p := range r.Files {
+			if manifest.IsNodeFile(p) {
+				nodeFiles = append(nodeFiles, p)
+			}
+		}
+		if len(nodeFiles) != len(reg.Mirrors) {
+			t.Errorf("%s: %d node files %v, want one per mirror (%d)", r.Instance, len(nodeFiles), nodeFiles, len(reg.Mirrors))
+		}
+		for upstream, m := range reg.Mirrors {
+			p := "_node/containerd/certs.d/" + upstream + "/hosts.toml"
+			data, ok := r.Files[p]
+			if !ok {
+				t.Errorf("%s: no %s", r.Instance, p)
+				continue
+			}
+			if !strings.HasPrefix(string(data), render.Header) {
+				t.Errorf("%s: %s lacks the generated header", r.Instance, p)
+			}
+			var h hostsFile
+			if err := toml.Unmarshal(data, &h); err != nil {
+				t.Errorf("%s: %s is not TOML: %v", r.Instance, p, err)
+				continue
+			}
+			mirror := "https://" + reg.Host + "/repository/" + m.Repository + "/v2"
+			host, ok := h.Host[mirror]
+			switch {
+			case h.Server != m.Remote:
+				t.Errorf("%s: %s server %q, want the upstream %s", r.Instance, p, h.Server, m.Remote)
+			case len(h.Host) != 1 || !ok:
+				t.Errorf("%s: %s hosts %v, want only %s", r.Instance, p, h.Host, mirror)
+			case !host.OverridePath || !cmp.Equal(host.Capabilities, []string{"pull", "resolve"}):
+				t.Errorf("%s: %s host %+v, want capabilities pull and resolve and override_path", r.Instance, p, host)
+			}
+		}
+		if k := string(r.Files[manifest.KustomizationFile]); strings.Contains(k, manifest.NodeDir) {
+			t.Errorf("%s: kustomization.yaml lists node files:\n%s", r.Instance, k)
+		}
+		objs, err := manifest.ReadInstance(os.DirFS(filepath.Join(root, manifest.GeneratedDir)), r.Instance)
+		if err != nil || len(objs) != len(r.Objects) {
+			t.Errorf("%s: reading the committed folder gave %d objects and %v, want %d", r.Instance, len(objs), err, len(r.Objects))
+		}
 	}
 }
 

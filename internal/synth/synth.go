@@ -76,7 +76,7 @@ func Instance(i int) string {
 	w("\taspects: {\n\t\tapi: {\n\t\t\tqserv: {dataGiB: %d, czar: {cpuMillis: 4000, memoryMiB: 32768}, worker: {cpuMillis: 8000, memoryMiB: 65536}, osAdmins: [\"lsst-qserv-admins\"]}\n", 500+100*(i%10))
 	w("\t\t\tservices: {\n")
 	for s := range 1 + i%6 {
-		w("\t\t\t\t\"svc-%d\": {image: ref: \"lsstdax/svc-%d:1.0.%d\", replicas: %d, resources: {cpuMillis: 250, memoryMiB: 512}, mountsDatasets: %v}\n", s, s, i%7, 1+s%3, s == 0)
+		w("\t\t\t\t\"svc-%d\": {image: platform.images.datalink, replicas: %d, resources: {cpuMillis: 250, memoryMiB: 512}, mountsDatasets: %v}\n", s, 1+s%3, s == 0)
 	}
 	w("\t\t\t}\n\t\t}\n")
 	if i%4 != 3 {

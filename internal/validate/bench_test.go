@@ -57,7 +57,6 @@ func synthetic(base *render.Result, n int) Instance {
 	const namespaces = 20
 	m := base.Model
 	m.Namespaces = map[string]model.Namespace{}
-	reg := m.Instance.Registry.Host
 	generalNodes := map[string]any{}
 	for k, v := range m.Roles["general"].Labels {
 		generalNodes[k] = v
@@ -94,7 +93,7 @@ func synthetic(base *render.Result, n int) Instance {
 		add(map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta(ns, name),
 			"spec": map[string]any{"accessModes": []any{"ReadWriteOnce"}, "storageClassName": "local-disk", "resources": map[string]any{"requests": map[string]any{"storage": "1Gi"}}}})
 		add(map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta(ns, name),
-			"spec": map[string]any{"selector": labels, "ports": []any{map[string]any{"name": "http", "port": 8080}}}})
+			"spec": map[string]any{"selector": labels, "ports": []any{map[string]any{"name": "http", "port": 8080, "targetPort": "http"}}}})
 		add(map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(ns, name), "spec": map[string]any{
 			"replicas": 1,
 			"selector": map[string]any{"matchLabels": labels},
@@ -103,20 +102,26 @@ func synthetic(base *render.Result, n int) Instance {
 				"spec": map[string]any{
 					"serviceAccountName": name,
 					"nodeSelector":       generalNodes,
-					"securityContext":    map[string]any{"runAsNonRoot": true, "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
+					"securityContext":    map[string]any{"runAsNonRoot": true, "fsGroup": 1000, "seccompProfile": map[string]any{"type": "RuntimeDefault"}},
+					// datalinker, as its image's facts say it runs.
 					"containers": []any{map[string]any{
-						"name":  "app",
-						"image": reg + "/lsstdax/tap-service:1.18.0",
+						"name":           "app",
+						"image":          "ghcr.io/lsst-sqre/datalinker:4.2.0",
+						"ports":          []any{map[string]any{"name": "http", "containerPort": 8080}},
+						"readinessProbe": map[string]any{"httpGet": map[string]any{"path": "/", "port": "http"}},
 						"resources": map[string]any{
-							"requests": map[string]any{"cpu": "1m", "memory": "1Mi"},
-							"limits":   map[string]any{"cpu": "10m", "memory": "16Mi"},
+							"requests": map[string]any{"cpu": "1m", "memory": "1Mi", "ephemeral-storage": "1Mi"},
+							"limits":   map[string]any{"cpu": "10m", "memory": "16Mi", "ephemeral-storage": "16Mi"},
 						},
-						"securityContext": map[string]any{"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []any{"ALL"}}},
-						"volumeMounts":    []any{map[string]any{"name": "config", "mountPath": "/config"}, map[string]any{"name": "data", "mountPath": "/data"}},
+						"securityContext": map[string]any{"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []any{"ALL"}},
+							"runAsUser": 1000, "runAsGroup": 1000, "readOnlyRootFilesystem": true},
+						"volumeMounts": []any{map[string]any{"name": "config", "mountPath": "/config"}, map[string]any{"name": "data", "mountPath": "/data"},
+							map[string]any{"name": "tmp", "mountPath": "/tmp"}},
 					}},
 					"volumes": []any{
 						map[string]any{"name": "config", "configMap": map[string]any{"name": name}},
 						map[string]any{"name": "data", "persistentVolumeClaim": map[string]any{"claimName": name}},
+						map[string]any{"name": "tmp", "emptyDir": map[string]any{}},
 					},
 				},
 			},

@@ -20,6 +20,7 @@ func checkCapacity(c *checker) {
 	if len(nodes) == 0 {
 		return
 	}
+	reserveLocalVolumes(c.idx, nodes)
 	ds := c.demands(nodes)
 	checkTotals(c, nodes, ds)
 	checkPlacement(c, nodes, ds)
@@ -30,14 +31,19 @@ func checkCapacity(c *checker) {
 
 func checkTotals(c *checker, nodes []*node, ds []demand) {
 	// Sums in float64: requests times replicas may exceed int64 in a hostile input.
-	var capCPU, capMem, cpu, mem float64
+	var capCPU, capMem, capEph, cpu, mem, eph float64
 	for _, n := range nodes {
 		capCPU += float64(max(n.cpuMilli, 0))
 		capMem += float64(max(n.mem, 0))
+		capEph += float64(max(n.eph, 0))
 	}
 	for _, d := range ds {
 		cpu += float64(d.cpu) * float64(d.count)
 		mem += float64(d.mem) * float64(d.count)
+		eph += float64(d.eph) * float64(d.count)
+	}
+	if eph > capEph {
+		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s of ephemeral storage but its %d nodes' local disks have %s after the image cache and the local volumes; add nodes, lower the containers' ephemeralStorageMiB, or shrink reservePerNode.imageCacheGiB or the local volumes", bytesGiF(eph), len(nodes), bytesGiF(capEph))
 	}
 	if cpu > capCPU {
 		c.report(CapTotal, nil, "instance.nodes", "the instance requests %s cpu (notebook users at maxUsers included) but its %d nodes have %s allocatable after reservePerNode; add nodes or lower replicas, resources or maxUsers", milliF(cpu), len(nodes), milliF(capCPU))
@@ -53,7 +59,7 @@ func checkPlacement(c *checker, nodes []*node, ds []demand) {
 	for _, m := range simulate(ds, nodes) {
 		d := m.d
 		if m.on != nil {
-			c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s) does not fit: the node has %s cpu and %s memory left; lower its requests or free the node", m.on.name, milli(d.cpu), bytesGi(d.mem), milli(m.cpuLeft), bytesGi(m.memLeft))
+			c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s, ephemeral storage %s) does not fit: the node has %s cpu, %s memory and %s ephemeral storage left; lower its requests or free the node", m.on.name, milli(d.cpu), bytesGi(d.mem), bytesGi(d.eph), milli(m.cpuLeft), bytesGi(m.memLeft), bytesGi(m.ephLeft))
 			continue
 		}
 		path, fix := d.path+".replicas", "lower the replicas or requests, or add nodes of the role it selects"
@@ -65,7 +71,7 @@ func checkPlacement(c *checker, nodes []*node, ds []demand) {
 			path, fix = d.path, "lower maxUsers or the per-user requests, or add general nodes"
 			what = "user pod"
 		}
-		c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s) fits no node (%s); %s", what, m.replica+1, d.count, milli(d.cpu), bytesGi(d.mem), strings.Join(m.why, "; "), fix)
+		c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s, ephemeral storage %s) fits no node (%s); %s", what, m.replica+1, d.count, milli(d.cpu), bytesGi(d.mem), bytesGi(d.eph), strings.Join(m.why, "; "), fix)
 	}
 }
 

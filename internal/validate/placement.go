@@ -18,9 +18,10 @@ import (
 // The placement simulation: the instance's nodes built from its model (hardware, the
 // reserve, each role's labels and taints), and every pod of its workloads placed on them
 // as the scheduler's filters would allow (node selector, required node affinity, taints
-// and tolerations, required pod anti-affinity by hostname, requests against allocatable)
-// and its default resource scoring prefer. The capacity rules (capacity.go) read its
-// outcome.
+// and tolerations, required pod anti-affinity by hostname, cpu, memory and
+// ephemeral-storage requests against allocatable) and its default resource scoring prefer.
+// A node's ephemeral storage is its local disks less the image cache and less the local
+// volumes on it (they share the disks). The capacity rules (capacity.go) read its outcome.
 
 const gib = 1 << 30
 
@@ -34,7 +35,10 @@ type node struct {
 	usedCPU       int64
 	usedMem       int64
 	localDisk     int64 // local disks minus the image cache, in bytes
-	placed        []placed
+	// eph is the ephemeral storage pods may request: localDisk less the local volumes on
+	// the node; usedEph what placed pods request of it.
+	eph, usedEph int64
+	placed       []placed
 }
 
 type placed struct {
@@ -56,6 +60,7 @@ func instanceNodes(m *model.Model) []*node {
 			cpuMilli:  int64(n.Cores)*1000 - int64(r.CPUMillis),
 			mem:       int64(n.MemoryGiB-r.MemoryGiB) * gib,
 			localDisk: int64(n.LocalDiskGiB-r.ImageCacheGiB) * gib,
+			eph:       int64(n.LocalDiskGiB-r.ImageCacheGiB) * gib,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
@@ -64,16 +69,36 @@ func instanceNodes(m *model.Model) []*node {
 
 // podRequests is what one pod of the template requests: the larger of its containers' sum
 // and its largest init container.
-func podRequests(spec *corev1.PodSpec) (cpu, mem int64) {
+func podRequests(spec *corev1.PodSpec) (cpu, mem, eph int64) {
 	for _, ct := range spec.Containers {
 		cpu += ct.Resources.Requests.Cpu().MilliValue()
 		mem += ct.Resources.Requests.Memory().Value()
+		eph += ct.Resources.Requests.StorageEphemeral().Value()
 	}
 	for _, ct := range spec.InitContainers {
 		cpu = max(cpu, ct.Resources.Requests.Cpu().MilliValue())
 		mem = max(mem, ct.Resources.Requests.Memory().Value())
+		eph = max(eph, ct.Resources.Requests.StorageEphemeral().Value())
 	}
-	return cpu, mem
+	return cpu, mem, eph
+}
+
+// reserveLocalVolumes takes the local PersistentVolumes on each node out of its ephemeral
+// storage: they are on the same disks. Volumes that overflow their node's disks are
+// LSST-CAP-005's finding; they are not taken out again, so that one mistake is reported
+// once.
+func reserveLocalVolumes(x *index, nodes []*node) {
+	used := map[string]int64{}
+	for _, o := range x.byKind["PersistentVolume"] {
+		if pv, ok := o.typed.(*corev1.PersistentVolume); ok && pv.Spec.Local != nil {
+			used[localNode(pv)] += pv.Spec.Capacity.Storage().Value()
+		}
+	}
+	for _, n := range nodes {
+		if u := used[n.name]; u <= n.localDisk {
+			n.eph -= u
+		}
+	}
 }
 
 // eligible says whether a pod may run on n by its labels and taints (not by room), and if
@@ -195,11 +220,11 @@ const userPodsPath = "instance.aspects.notebook.maxUsers"
 
 // demand is one group of identical pods to place.
 type demand struct {
-	p        *pod
-	cpu, mem int64
-	count    int
-	path     string // the instance field that sets count
-	what     string
+	p             *pod
+	cpu, mem, eph int64
+	count         int
+	path          string // the instance field that sets count
+	what          string
 }
 
 // userPods says whether d is the notebook's user pods.
@@ -210,7 +235,7 @@ func (d demand) userPods() bool { return d.path == userPodsPath }
 func (c *checker) demands(nodes []*node) []demand {
 	var ds []demand
 	for _, p := range c.idx.pods {
-		cpu, mem := podRequests(p.spec)
+		cpu, mem, eph := podRequests(p.spec)
 		n := p.replicas
 		if p.daemon {
 			n = 0
@@ -220,7 +245,7 @@ func (c *checker) demands(nodes []*node) []demand {
 				}
 			}
 		}
-		ds = append(ds, demand{p: p, cpu: cpu, mem: mem, count: n, path: sourcePath(c.in, p.obj), what: p.obj.id})
+		ds = append(ds, demand{p: p, cpu: cpu, mem: mem, eph: eph, count: n, path: sourcePath(c.in, p.obj), what: p.obj.id})
 	}
 	if nb := c.in.Model.Instance.Aspects.Notebook; nb != nil && nb.MaxUsers > 0 {
 		spec := &corev1.PodSpec{NodeSelector: nb.User.NodeSelector}
@@ -242,8 +267,8 @@ type misfit struct {
 	d demand
 	// on is, for a DaemonSet's pod, the node it does not fit on; nil for a replica.
 	on *node
-	// cpuLeft and memLeft are what was left on that node.
-	cpuLeft, memLeft int64
+	// cpuLeft, memLeft and ephLeft are what was left on that node.
+	cpuLeft, memLeft, ephLeft int64
 	// replica is, for a replica, its index: the first of the demand that fits no node
 	// (the later ones are not tried).
 	replica int
@@ -279,8 +304,8 @@ func simulate(ds []demand, nodes []*node) []misfit {
 				if ok, _ := eligible(d.p.spec, n); !ok {
 					continue
 				}
-				if n.usedCPU+d.cpu > n.cpuMilli || n.usedMem+d.mem > n.mem {
-					out = append(out, misfit{d: d, on: n, cpuLeft: n.cpuMilli - n.usedCPU, memLeft: n.mem - n.usedMem})
+				if !fits(n, d) {
+					out = append(out, misfit{d: d, on: n, cpuLeft: n.cpuMilli - n.usedCPU, memLeft: n.mem - n.usedMem, ephLeft: n.eph - n.usedEph})
 					continue
 				}
 				place(n, d)
@@ -288,7 +313,7 @@ func simulate(ds []demand, nodes []*node) []misfit {
 			continue
 		}
 		count := d.count
-		if d.cpu <= 0 && d.mem <= 0 && !hasAntiAffinity(d.p) {
+		if d.cpu <= 0 && d.mem <= 0 && d.eph <= 0 && !hasAntiAffinity(d.p) {
 			// Pods that request nothing all fit wherever the first one does.
 			count = min(count, 1)
 		}
@@ -307,16 +332,22 @@ func simulate(ds []demand, nodes []*node) []misfit {
 func place(n *node, d demand) {
 	n.usedCPU += d.cpu
 	n.usedMem += d.mem
+	n.usedEph += d.eph
 	n.placed = append(n.placed, placed{ns: d.p.obj.ns, labels: d.p.meta.Labels})
 }
 
 // leastAllocated returns the node d's next pod goes to: of the nodes it may run on with
 // room for it, the one the scheduler's default resource scoring prefers (NodeResourcesFit's
 // LeastAllocated: the mean over cpu and memory of the share of allocatable left once the
-// pod is placed, in whole points of 100), the first by name among equals. The scheduler
+// pod is placed, in whole points of 100; ephemeral storage is filtered on, not scored), the first by name among equals. The scheduler
 // thereby spreads pods over the nodes; packing them onto the first nodes instead leaves
 // one resource short there and the other on the rest, and fits fewer notebook users than
 // the scheduler does.
+// fits says whether d's pod fits in what is left of n.
+func fits(n *node, d demand) bool {
+	return n.usedCPU+d.cpu <= n.cpuMilli && n.usedMem+d.mem <= n.mem && n.usedEph+d.eph <= n.eph
+}
+
 func leastAllocated(d demand, nodes []*node) *node {
 	var best *node
 	bestScore := int64(-1)
@@ -324,7 +355,7 @@ func leastAllocated(d demand, nodes []*node) *node {
 		if ok, _ := eligible(d.p.spec, n); !ok || antiAffine(d.p, n) {
 			continue
 		}
-		if n.usedCPU+d.cpu > n.cpuMilli || n.usedMem+d.mem > n.mem {
+		if !fits(n, d) {
 			continue
 		}
 		if s := (leftScore(n.usedCPU+d.cpu, n.cpuMilli) + leftScore(n.usedMem+d.mem, n.mem)) / 2; s > bestScore {
@@ -361,10 +392,10 @@ func unplaced(d demand, i int, nodes []*node) misfit {
 			m.tooBig = false
 			continue
 		}
-		if d.cpu <= n.cpuMilli && d.mem <= n.mem {
+		if d.cpu <= n.cpuMilli && d.mem <= n.mem && d.eph <= n.eph {
 			m.tooBig = false
 		}
-		m.why = append(m.why, fmt.Sprintf("%s: %s cpu, %s memory left", n.name, milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem)))
+		m.why = append(m.why, fmt.Sprintf("%s: %s cpu, %s memory, %s ephemeral storage left", n.name, milli(n.cpuMilli-n.usedCPU), bytesGi(n.mem-n.usedMem), bytesGi(n.eph-n.usedEph)))
 	}
 	for _, r := range reasons {
 		m.why = append(m.why, strings.Join(excluded[r], ", ")+": "+r)

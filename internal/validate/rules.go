@@ -15,6 +15,7 @@ const (
 	SchemaWrongType       = "LSST-SCHEMA-002"
 	SchemaMissingRequired = "LSST-SCHEMA-003"
 	SchemaUnknownKind     = "LSST-SCHEMA-004"
+	SchemaQuantity        = "LSST-SCHEMA-005"
 
 	RefIngressService  = "LSST-REF-001"
 	RefIngressPort     = "LSST-REF-002"
@@ -37,6 +38,14 @@ const (
 	SecImagePinned    = "LSST-SEC-008"
 	SecImageRegistry  = "LSST-SEC-009"
 	SecResources      = "LSST-SEC-010"
+	SecClientAddress  = "LSST-SEC-011"
+
+	ImageFacts        = "LSST-IMG-001"
+	ImageUser         = "LSST-IMG-002"
+	ImageWrites       = "LSST-IMG-003"
+	ImageCapabilities = "LSST-IMG-004"
+	ImagePorts        = "LSST-IMG-005"
+	ImageProbes       = "LSST-IMG-006"
 
 	CapTotal            = "LSST-CAP-001"
 	CapPlacement        = "LSST-CAP-002"
@@ -59,6 +68,7 @@ var Rules = []Rule{
 	{SchemaWrongType, "schema", Error, "Every value has its field's type (a string where a string is due, a list where a list is due, a valid quantity …)."},
 	{SchemaMissingRequired, "schema", Error, "Every field the API type requires is present (metadata.name, a container's name, a port's number, a roleRef's kind …)."},
 	{SchemaUnknownKind, "schema", Error, "Every object's apiVersion and kind name a type the Kubernetes 1.37 API serves."},
+	{SchemaQuantity, "schema", Error, "Every quantity of every object (requests, limits, capacities, quotas …) is a string in the canonical form the apiserver stores: resource.ParseQuantity(x).String() == x (\"20\", not \"20000m\"), so that an apply never differs from what the cluster holds."},
 
 	{RefIngressService, "references", Error, "Every Ingress backend names a Service of the Ingress's namespace."},
 	{RefIngressPort, "references", Error, "Every Ingress backend's port (by name or number) is a port of that Service."},
@@ -79,11 +89,19 @@ var Rules = []Rule{
 	{SecDefaultDeny, "security", Error, "Every namespace of the instance has a default-deny NetworkPolicy for both ingress and egress (empty podSelector, no rules)."},
 	{SecIngressTLS, "security", Error, "Every Ingress host is covered by a TLS entry whose certificate Secret the instance lists among its out-of-band Secrets."},
 	{SecImagePinned, "security", Error, "Every container image is pinned to a tag or digest, never :latest or no tag."},
-	{SecImageRegistry, "security", Error, "Every container image is pulled from the instance's own registry (registry.<domain>)."},
-	{SecResources, "security", Error, "Every container (init containers included) sets cpu and memory requests and limits."},
+	{SecImageRegistry, "security", Error, "Every container image is named by its real, fully qualified reference and comes from the instance's own registry (registry.<domain>, the hosted repository LSST CI pushes to) or from an upstream registry the instance mirrors (instance.registry.mirrors), which the nodes pull through the registry."},
+	{SecResources, "security", Error, "Every container (init containers included) sets cpu, memory and ephemeral-storage requests and limits (ephemeral storage shares the nodes' local disks with the image cache and the local volumes)."},
+	{SecClientAddress, "security", Error, "Every Service that takes traffic from outside the cluster (NodePort, LoadBalancer) keeps the client's address (externalTrafficPolicy Local), which the inward instances' allowlists and the NetworkPolicies' ipBlocks filter on."},
 
-	{CapTotal, "capacity", Error, "The sum of the instance's cpu and memory requests (replicas, one DaemonSet pod per matching node, and maxUsers notebook user pods) fits its nodes' allocatable capacity: cores and memory minus reservePerNode."},
-	{CapPlacement, "capacity", Error, "A placement of every pod replica (notebook users included) over the instance's real nodes, honouring nodeSelector, required node affinity, required pod anti-affinity by hostname and tolerations of the modelled taints, and choosing among the nodes with room as the scheduler's default scoring does (least allocated), finds a node with room for each."},
+	{ImageFacts, "image", Error, "Every container's image is one whose facts the model holds (platform/images.cue): its numeric user and group, ports, writable paths, capabilities and health checks, each read from an upstream file."},
+	{ImageUser, "image", Error, "Every container runs as its image's numeric user and group (runAsUser and runAsGroup, its own or its pod's; a numeric one at least for an image that runs as any user), and a pod that mounts a claim read-write sets fsGroup to the group of the image writing it."},
+	{ImageWrites, "image", Error, "A container with a read-only root file system runs an image that can run so, and every path its image writes is (or lies below) one of its writable volume mounts."},
+	{ImageCapabilities, "image", Error, "Every Linux capability a container's image needs is added (unless the container is privileged), and nothing beyond them."},
+	{ImagePorts, "image", Error, "Every port a container declares, a Service targets, a probe asks or a NetworkPolicy allows to pods of the instance is one its pods' images listen on (by the facts' names and numbers)."},
+	{ImageProbes, "image", Error, "Every long-running container (of a Deployment, StatefulSet, DaemonSet or ReplicaSet, sidecars included) has a readiness probe, and each probe it has asks one of its image's health checks: the same path, port and scheme, the same TCP port, or the same command."},
+
+	{CapTotal, "capacity", Error, "The sum of the instance's cpu, memory and ephemeral-storage requests (replicas, one DaemonSet pod per matching node, and maxUsers notebook user pods) fits its nodes' allocatable capacity: cores and memory minus reservePerNode, local disks minus the image cache and the local volumes."},
+	{CapPlacement, "capacity", Error, "A placement of every pod replica (notebook users included) over the instance's real nodes, honouring nodeSelector, required node affinity, required pod anti-affinity by hostname and tolerations of the modelled taints, and choosing among the nodes with room as the scheduler's default scoring does (least allocated), finds a node with room for each: cpu, memory and ephemeral storage (the node's local disks less the image cache and the local volumes on it)."},
 	{CapQservLocalDisk, "capacity", Error, "qserv pods can run only on qserv nodes (role qserv-czar or qserv-worker) whose local disks, minus the image cache, hold the pod's claim."},
 	{CapRegistryNode, "capacity", Error, "The registry runs on its dedicated node (instance.registry.node, role registry) and no other workload but node-wide DaemonSets can be scheduled there."},
 	{CapLocalDisk, "capacity", Error, "The local PersistentVolumes on each node fit its local disks minus reservePerNode.imageCacheGB, and each names a node of the instance."},

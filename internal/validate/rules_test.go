@@ -54,7 +54,7 @@ func TestRulesDoc(t *testing.T) {
 
 // TestRuleIDs: ids are unique and well formed, and every summary says something.
 func TestRuleIDs(t *testing.T) {
-	re := regexp.MustCompile(`^LSST-(SCHEMA|REF|SEC|CAP|NOTES)-\d{3}$`)
+	re := regexp.MustCompile(`^LSST-(SCHEMA|REF|SEC|IMG|CAP|NOTES)-\d{3}$`)
 	seen := map[string]bool{}
 	for _, r := range Rules {
 		if !re.MatchString(r.ID) || seen[r.ID] || r.Summary == "" || (r.Severity != Error && r.Severity != Warning) {
@@ -87,6 +87,21 @@ func TestImagePinned(t *testing.T) {
 				t.Errorf("imagePinned(%q) = %v, want %v", tc.ref, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestImageRegistry(t *testing.T) {
+	for ref, want := range map[string]string{
+		"quay.io/jupyterhub/k8s-hub:4.0.0":                  "quay.io",
+		"registry.pdac.lsst.example/lsst-dm/lsstgen:v0.1.0": "registry.pdac.lsst.example",
+		"localhost:5000/x:1":                                "localhost:5000",
+		"localhost/x:1":                                     "localhost",
+		"ipac/firefly:2024.3.3":                             "docker.io",
+		"almalinux:9.5":                                     "docker.io",
+	} {
+		if got := imageRegistry(ref); got != want {
+			t.Errorf("imageRegistry(%q) = %q, want %q", ref, got, want)
+		}
 	}
 }
 

@@ -70,6 +70,7 @@ func checkSchema(c *checker) {
 			c.report(SchemaMissingRequired, o, "", "required field %s is missing; set it", m)
 		}
 	}
+	checkQuantities(c)
 }
 
 func cleanDecodeErr(err error) string {

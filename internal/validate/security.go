@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +45,8 @@ func checkSecurity(c *checker) {
 			checkClusterAdmin(c, o, t.RoleRef, t.Subjects)
 		case *networkingv1.Ingress:
 			checkIngressTLS(c, o, t)
+		case *corev1.Service:
+			checkClientAddress(c, o, t)
 		}
 	}
 	checkDefaultDeny(c)
@@ -140,6 +144,24 @@ func checkIngressTLS(c *checker, o *object, ing *networkingv1.Ingress) {
 	}
 }
 
+// checkClientAddress: a Service that takes traffic from outside the cluster keeps the
+// client's address (externalTrafficPolicy Local): with Cluster, kube-proxy masquerades it
+// as a node's, and the inward instances' source-range allowlists and the NetworkPolicies'
+// ipBlocks filter on an address that is never the client's.
+func checkClientAddress(c *checker, o *object, svc *corev1.Service) {
+	t := svc.Spec.Type
+	if t != corev1.ServiceTypeNodePort && t != corev1.ServiceTypeLoadBalancer {
+		return
+	}
+	if svc.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
+		got := string(svc.Spec.ExternalTrafficPolicy)
+		if got == "" {
+			got = "unset (Cluster)"
+		}
+		c.report(SecClientAddress, o, "", "%s Service takes traffic from outside the cluster with externalTrafficPolicy %s, which hides the client's address behind a node's: the source-range allowlists and NetworkPolicy ipBlocks cannot work; set externalTrafficPolicy: Local", t, got)
+	}
+}
+
 // checkDefaultDeny: every Namespace of the instance has policies that deny all ingress and
 // all egress by default (empty podSelector, the direction in policyTypes, no rules for it).
 func checkDefaultDeny(c *checker) {
@@ -172,20 +194,21 @@ func checkDefaultDeny(c *checker) {
 	}
 }
 
-// checkContainers: images pinned and from the instance's registry; requests and limits set.
+// checkContainers: images pinned, hosted by the instance's registry or from an upstream it
+// mirrors; requests and limits set.
 func checkContainers(c *checker, p *pod) {
-	reg := c.in.Model.Instance.Registry.Host
+	reg := c.in.Model.Instance.Registry
 	base := sourcePath(c.in, p.obj)
 	for _, ct := range containers(p.spec) {
 		img := ct.Image
 		if !imagePinned(img) {
 			c.report(SecImagePinned, p.obj, base+".image", "container %s image %q is not pinned; give it a version tag or a digest (never :latest)", ct.Name, img)
 		}
-		if reg != "" && !strings.HasPrefix(img, reg+"/") {
-			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q is not pulled from the instance's registry %s; pull it through %s/ (render rewrites schema images to it)", ct.Name, img, reg, reg)
+		if host := imageRegistry(img); reg.Host != "" && host != reg.Host && !hasKey(reg.Mirrors, host) {
+			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q comes from %s, which the instance's registry %s neither hosts nor mirrors (it mirrors %s); add %s to instance.registry.mirrors, or push the image to %s", ct.Name, img, host, reg.Host, strings.Join(sortedMirrors(reg.Mirrors), ", "), host, reg.Host)
 		}
 		var missing []string
-		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
 			if _, ok := ct.Resources.Requests[r]; !ok {
 				missing = append(missing, "requests."+string(r))
 			}
@@ -194,7 +217,7 @@ func checkContainers(c *checker, p *pod) {
 			}
 		}
 		if len(missing) > 0 {
-			c.report(SecResources, p.obj, base+".resources", "container %s sets no %s; set cpu and memory requests and limits", ct.Name, strings.Join(missing, ", "))
+			c.report(SecResources, p.obj, base+".resources", "container %s sets no %s; set cpu, memory and ephemeral-storage requests and limits (#Container makes them from the model's resources)", ct.Name, strings.Join(missing, ", "))
 		}
 	}
 }
@@ -210,4 +233,25 @@ func imagePinned(ref string) bool {
 	}
 	tag := ref[i+1:]
 	return tag != "" && tag != "latest"
+}
+
+// imageRegistry is the registry host an image reference names: its first path element when
+// that is a host (holds a dot or a port, or is localhost), else Docker Hub's docker.io, as
+// the container runtime reads a short name.
+func imageRegistry(ref string) string {
+	first, _, ok := strings.Cut(ref, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return "docker.io"
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// sortedMirrors lists the hosts of the registry's mirrors, sorted.
+func sortedMirrors[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

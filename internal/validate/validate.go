@@ -46,6 +46,7 @@ func validateOne(in *Instance) []Finding {
 	checkSchema(c)
 	checkReferences(c)
 	checkSecurity(c)
+	checkImages(c)
 	checkCapacity(c)
 	checkNotes(c)
 	return c.findings
