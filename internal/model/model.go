@@ -15,6 +15,10 @@ type Model struct {
 	Secrets    map[string]map[string]OutOfBandSecret `json:"secrets"`
 	// Roles are the node roles by name (schema.#Roles).
 	Roles map[string]Role `json:"roles"`
+	// UserPod is the pod the notebook hub's spawner creates for every user, as far as it is
+	// the same for all (platform.#Platform's userPod; the hub reads it from user-pod.json
+	// in its ConfigMap); nil without the notebook aspect. UserPodFor fills in one user.
+	UserPod *corev1.Pod `json:"userPod,omitempty"`
 }
 
 // Instance mirrors schema.#Instance (the fields the checks use), its site's facts filled in.
