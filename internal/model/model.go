@@ -114,9 +114,33 @@ type Registry struct {
 	CacheGiB   int    `json:"cacheGiB"`
 }
 
-// UserMapping says where user pods' UIDs and GIDs come from.
+// UserMapping says who may log in to the notebook and where user pods' UIDs and GIDs come
+// from.
 type UserMapping struct {
 	UIDSource string `json:"uidSource"`
+	// IdentityProviders are the only CILogon identity providers whose users may log in,
+	// by entity ID.
+	IdentityProviders map[string]IdentityProvider `json:"identityProviders"`
+	// LDAP is the directory the UIDs come from (the site's), with uidSource ldap.
+	LDAP *LDAP `json:"ldap,omitempty"`
+}
+
+// IdentityProvider is a CILogon identity provider and how a username is made of its
+// users' claim (user@domain becomes user).
+type IdentityProvider struct {
+	EntityID      string `json:"entityID"`
+	UsernameClaim string `json:"usernameClaim"`
+	Domain        string `json:"domain"`
+}
+
+// LDAP is the directory notebook users' UIDs and GIDs come from.
+type LDAP struct {
+	URL       string `json:"url"`
+	UserBase  string `json:"userBase"`
+	GroupBase string `json:"groupBase"`
+	BindDN    string `json:"bindDN"`
+	// IdentityProvider is the one whose users are the directory's users.
+	IdentityProvider IdentityProvider `json:"identityProvider"`
 }
 
 // Logging is the log forwarding model.
