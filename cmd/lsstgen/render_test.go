@@ -55,7 +55,15 @@ func TestRenderErrors(t *testing.T) {
 	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
-		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, "schema/instance.cue:91:", "instances/pdac/instance.cue:91:14"},
+		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, "schema/instance.cue:98:", "instances/pdac/instance.cue:95:14"},
+	}, {
+		name: "another identity provider's users mapped to LDAP",
+		file: "package instance\n\ninstance: userMapping: identityProviders: \"https://accounts.google.com\": {usernameClaim: \"email\", domain: \"gmail.com\"}\n",
+		want: []string{`instance.userMapping.identityProviders."https://accounts.google.com"`, "conflicting values", "sites/ncsa.cue:", "instances/pdac/zz_case.cue:3:"},
+	}, {
+		name: "the hub's database on a qserv node",
+		old:  `node: "lsst-kub006"`, new: `node: "lsst-kub002"`,
+		want: []string{`instance.aspects.notebook.hub.node: conflicting values "lsst-kub006" and "lsst-kub002"`, "instances/pdac/instance.cue:47:11"},
 	}, {
 		name: "unknown site",
 		old:  `site:        "ncsa"`, new: `site:        "mars"`,

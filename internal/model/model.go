@@ -18,6 +18,10 @@ type Model struct {
 	// Images are the facts of every image the instance's containers run, by the reference
 	// a container names (platform.#Platform's imageFacts).
 	Images map[string]Image `json:"imageFacts"`
+	// UserPod is the pod the notebook hub's spawner creates for every user, as far as it is
+	// the same for all (platform.#Platform's userPod; the hub reads it from user-pod.json
+	// in its ConfigMap); nil without the notebook aspect. UserPodFor fills in one user.
+	UserPod *corev1.Pod `json:"userPod,omitempty"`
 }
 
 // Instance mirrors schema.#Instance (the fields the checks use), its site's facts filled in.
@@ -162,9 +166,33 @@ type HealthCheck struct {
 	Exec   []string `json:"exec,omitempty"`
 }
 
-// UserMapping says where user pods' UIDs and GIDs come from.
+// UserMapping says who may log in to the notebook and where user pods' UIDs and GIDs come
+// from.
 type UserMapping struct {
 	UIDSource string `json:"uidSource"`
+	// IdentityProviders are the only CILogon identity providers whose users may log in,
+	// by entity ID.
+	IdentityProviders map[string]IdentityProvider `json:"identityProviders"`
+	// LDAP is the directory the UIDs come from (the site's), with uidSource ldap.
+	LDAP *LDAP `json:"ldap,omitempty"`
+}
+
+// IdentityProvider is a CILogon identity provider and how a username is made of its
+// users' claim (user@domain becomes user).
+type IdentityProvider struct {
+	EntityID      string `json:"entityID"`
+	UsernameClaim string `json:"usernameClaim"`
+	Domain        string `json:"domain"`
+}
+
+// LDAP is the directory notebook users' UIDs and GIDs come from.
+type LDAP struct {
+	URL       string `json:"url"`
+	UserBase  string `json:"userBase"`
+	GroupBase string `json:"groupBase"`
+	BindDN    string `json:"bindDN"`
+	// IdentityProvider is the one whose users are the directory's users.
+	IdentityProvider IdentityProvider `json:"identityProvider"`
 }
 
 // Logging is the log forwarding model.

@@ -145,7 +145,8 @@ func validateInstance(root, name string, v cue.Value) error {
 }
 
 // decodeModel decodes the model platform.#Platform gives beside the objects. A part that is
-// absent (roles, in a revision older than the roles table) stays empty.
+// absent (roles, in a revision older than the roles table; userPod without the notebook
+// aspect) stays empty.
 func decodeModel(v cue.Value) (model.Model, error) {
 	var m model.Model
 	for path, dst := range map[string]any{
@@ -154,6 +155,7 @@ func decodeModel(v cue.Value) (model.Model, error) {
 		"secrets":    &m.Secrets,
 		"roles":      &m.Roles,
 		"imageFacts": &m.Images,
+		"userPod":    &m.UserPod,
 	} {
 		f := v.LookupPath(cue.ParsePath(path))
 		if !f.Exists() {

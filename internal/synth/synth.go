@@ -82,7 +82,9 @@ func Instance(i int) string {
 	if i%4 != 3 {
 		w("\t\tportal: {firefly: {replicas: %d, resources: {cpuMillis: 1000, memoryMiB: 4096}}, suit: {replicas: 1, resources: {cpuMillis: 250, memoryMiB: 512}}}\n", 1+i%3)
 	}
-	w("\t\tnotebook: {\n\t\t\thub: resources: {cpuMillis: 500, memoryMiB: 1024}\n\t\t\tproxy: resources: {cpuMillis: 200, memoryMiB: 256}\n")
+	// The hub's database is on the first general node.
+	hubNode := 1 + (i+len(roles)-general)%20
+	w("\t\tnotebook: {\n\t\t\thub: {resources: {cpuMillis: 500, memoryMiB: 1024}, node: \"lsst-kub%03d\"}\n\t\t\tproxy: resources: {cpuMillis: 200, memoryMiB: 256}\n", hubNode)
 	w("\t\t\tuser: {cpuMillis: 250, memoryGiB: 2, limitCPUMillis: 2000, limitMemoryGiB: 8}\n\t\t\tmaxUsers: %d\n\t\t}\n\t}\n", 10+(i*37)%190)
 	w("\taccess: {defaultAdmins: [\"lsst-%s-admins\"], bastionGroups: [\"lsst-bastion-users\"], breakGlassGroup: \"lsst-k8s-break-glass\"}\n", name)
 	w("\tingress: resources: {cpuMillis: 500, memoryMiB: 512}\n")

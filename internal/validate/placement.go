@@ -248,12 +248,20 @@ func (c *checker) demands(nodes []*node) []demand {
 		ds = append(ds, demand{p: p, cpu: cpu, mem: mem, eph: eph, count: n, path: sourcePath(c.in, p.obj), what: p.obj.id})
 	}
 	if nb := c.in.Model.Instance.Aspects.Notebook; nb != nil && nb.MaxUsers > 0 {
-		spec := &corev1.PodSpec{NodeSelector: nb.User.NodeSelector}
+		// The spawner's own pod where the model gives it; else one made of the per-user
+		// requests and nodeSelector.
+		meta, spec := &metav1.ObjectMeta{}, &corev1.PodSpec{NodeSelector: nb.User.NodeSelector}
+		cpu, mem, eph := int64(nb.User.CPUMillis), int64(nb.User.MemoryGiB)*gib, int64(0)
+		if up := c.in.Model.UserPod; up != nil {
+			meta, spec = &up.ObjectMeta, &up.Spec
+			cpu, mem, eph = podRequests(spec)
+		}
 		o := &object{kind: "Pod", ns: "notebook-users", name: "notebook-user", id: "Pod/notebook-users/(user pods)"}
 		ds = append(ds, demand{
-			p:     &pod{obj: o, meta: &metav1.ObjectMeta{}, spec: spec},
-			cpu:   int64(nb.User.CPUMillis),
-			mem:   int64(nb.User.MemoryGiB) * gib,
+			p:     &pod{obj: o, meta: meta, spec: spec},
+			cpu:   cpu,
+			mem:   mem,
+			eph:   eph,
 			count: nb.MaxUsers,
 			path:  userPodsPath,
 			what:  fmt.Sprintf("%d notebook users", nb.MaxUsers),

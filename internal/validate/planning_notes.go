@@ -21,6 +21,7 @@ func checkNotes(c *checker) {
 	checkExposure(c)
 	checkNamespaceAdmins(c)
 	checkLogForwarder(c)
+	checkNotebookLogin(c)
 }
 
 // gpfsPV says whether a PersistentVolume is an NFS export of the instance's GPFS, and

@@ -60,6 +60,7 @@ const (
 	NotesInwardPrivate    = "LSST-NOTES-004"
 	NotesNamespaceAdmin   = "LSST-NOTES-005"
 	NotesLogForwarder     = "LSST-NOTES-006"
+	NotesNotebookLogin    = "LSST-NOTES-007"
 )
 
 // Rules lists every rule, in the order of the documentation table.
@@ -113,6 +114,7 @@ var Rules = []Rule{
 	{NotesInwardPrivate, "planning notes", Error, "An inward-facing instance exposes nothing publicly: every Ingress admits only the internal networks, no NetworkPolicy admits traffic from outside them, no Service is a LoadBalancer."},
 	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin with exactly the groups the instance names for it."},
 	{NotesLogForwarder, "planning notes", Error, "A log forwarder (a DaemonSet of the logging namespace) can run on every node of the instance, whatever its role and taints."},
+	{NotesNotebookLogin, "planning notes", Error, "The notebook hub lets in the users of the instance's identity providers only, and with UIDs from LDAP only those of the directory's own (the hub.json its ConfigMap holds: allowed_idps, each stripping its domain; the uid source)."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).
