@@ -68,6 +68,8 @@ var evaluations atomic.Int64
 type evaluated struct {
 	objects []map[string]any
 	model   model.Model
+	// declared says where the platform declares the model's flows (flowSources).
+	declared Sources
 }
 
 // evaluate loads and evaluates one instance with its own CUE context (CUE values are not
@@ -95,7 +97,33 @@ func evaluate(root, name string) (*evaluated, error) {
 		}
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
-	return &evaluated{objects: objs, model: m}, nil
+	return &evaluated{objects: objs, model: m, declared: flowSources(root, v, m.Flows)}, nil
+}
+
+// flowSources says where each flow of the model is declared, as Sources paths
+// `flows."FROM -> TO"`: the position of its `why`, which only its declaration writes (the
+// schema constrains it without a value). A flow whose position cannot be told is left out.
+func flowSources(root string, v cue.Value, flows map[string]model.Flow) Sources {
+	src := Sources{}
+	for id := range flows {
+		why := v.LookupPath(cue.MakePath(cue.Str("flows"), cue.Str(id), cue.Str("why")))
+		_, conjuncts := why.Expr()
+		for _, c := range conjuncts {
+			pos := c.Pos().Position()
+			if !pos.IsValid() || c.IncompleteKind() != cue.StringKind {
+				continue
+			}
+			if _, err := c.String(); err != nil {
+				continue // the schema's constraint, not a value
+			}
+			if rel, err := filepath.Rel(root, pos.Filename); err == nil {
+				pos.Filename = filepath.ToSlash(rel)
+			}
+			src["flows."+Label(id)] = pos
+			break
+		}
+	}
+	return src
 }
 
 // loadInstance loads the package of instances/<name>/ (with the packages it imports:
@@ -145,6 +173,9 @@ func decodeModel(v cue.Value) (model.Model, error) {
 		"namespaces": &m.Namespaces,
 		"secrets":    &m.Secrets,
 		"roles":      &m.Roles,
+		"components": &m.Components,
+		"outside":    &m.Outside,
+		"flows":      &m.Flows,
 	} {
 		f := v.LookupPath(cue.ParsePath(path))
 		if !f.Exists() {

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"sort"
 
 	yamlv2 "go.yaml.in/yaml/v2"
@@ -48,6 +49,7 @@ func Instance(root, name string) (*Result, error) {
 	if res.Sources, err = instanceSources(root, name); err != nil {
 		return nil, err
 	}
+	maps.Copy(res.Sources, ev.declared)
 	return res, nil
 }
 

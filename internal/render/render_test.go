@@ -313,3 +313,35 @@ func TestInstanceShapeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowSources: every declared flow of an instance is positioned at its declaration in
+// platform/flows.cue, the line that writes its why.
+func TestFlowSources(t *testing.T) {
+	root := testrepo.Root(t)
+	r, err := render.Instance(root, "pdac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Model.Flows) < 20 {
+		t.Fatalf("pdac declares %d flows; it has well over 20", len(r.Model.Flows))
+	}
+	data, err := os.ReadFile(filepath.Join(root, "platform/flows.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for id := range r.Model.Flows {
+		pos, ok := r.Sources["flows."+render.Label(id)]
+		if !ok {
+			t.Errorf("flow %q has no position", id)
+			continue
+		}
+		if pos.Filename != "platform/flows.cue" || pos.Line < 1 || pos.Line > len(lines) || !strings.Contains(lines[pos.Line-1], "why:") {
+			t.Errorf("flow %q is positioned at %s, not at a line of platform/flows.cue that writes its why", id, pos)
+		}
+	}
+	pos := r.Sources[`flows."notebook/hub -> cilogon"`]
+	if !strings.Contains(lines[pos.Line-1], `"notebook/hub -> cilogon"`) {
+		t.Errorf("flow notebook/hub -> cilogon is positioned at %s: %q", pos, lines[pos.Line-1])
+	}
+}
