@@ -51,6 +51,11 @@ const (
 	NotesInwardPrivate    = "LSST-NOTES-004"
 	NotesNamespaceAdmin   = "LSST-NOTES-005"
 	NotesLogForwarder     = "LSST-NOTES-006"
+
+	NetDeclaredAllowed  = "LSST-NET-001"
+	NetUndeclaredDenied = "LSST-NET-002"
+	NetPodNetworkBlock  = "LSST-NET-003"
+	NetComponents       = "LSST-NET-004"
 )
 
 // Rules lists every rule, in the order of the documentation table.
@@ -95,6 +100,11 @@ var Rules = []Rule{
 	{NotesInwardPrivate, "planning notes", Error, "An inward-facing instance exposes nothing publicly: every Ingress admits only the internal networks, no NetworkPolicy admits traffic from outside them, no Service is a LoadBalancer."},
 	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin with exactly the groups the instance names for it."},
 	{NotesLogForwarder, "planning notes", Error, "A log forwarder (a DaemonSet of the logging namespace) can run on every node of the instance, whatever its role and taints."},
+
+	{NetDeclaredAllowed, "flows", Error, "Every declared flow (platform/flows.cue) is allowed by the rendered NetworkPolicies, on each of its ports: the source's egress and the destination's ingress (internal/netpol), to an address of each of an outside network's CIDRs. Flows the nodes open (NFS mounts) are not governed by NetworkPolicy and are not checked."},
+	{NetUndeclaredDenied, "flows", Error, "Every flow between two components (across namespaces, within one, and between two pods of one component) on a port the destination's containers name, that no flow declares, is denied by the rendered NetworkPolicies."},
+	{NetPodNetworkBlock, "flows", Error, "No NetworkPolicy ipBlock admits addresses of the cluster's pod network (instance.kubernetes.podCIDR): network plugins apply ipBlocks to pods too, so such a block would admit pods no flow declares."},
+	{NetComponents, "flows", Error, "Every pod template is selected by exactly one component of the flows in its namespace, and every component the templates render selects a pod template."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).

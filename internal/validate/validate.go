@@ -48,6 +48,7 @@ func validateOne(in *Instance) []Finding {
 	checkSecurity(c)
 	checkCapacity(c)
 	checkNotes(c)
+	checkFlows(c)
 	return c.findings
 }
 
