@@ -29,8 +29,8 @@ var krustyMu sync.Mutex
 
 // transform passes one instance's objects through kustomize: common labels (instance,
 // managed-by) and annotations, every container image moved to the instance's registry,
-// ConfigMaps generated with a content hash in their names (and every reference to them
-// rewritten), so that a changed configuration rolls its pods.
+// ConfigMaps that hold data generated with a content hash in their names (and every
+// reference to them rewritten), so that a changed configuration rolls its pods.
 func transform(instance, registry string, objects []map[string]any) ([]*unstructured.Unstructured, error) {
 	fs := filesys.MakeFsInMemory()
 	k := types.Kustomization{
@@ -46,7 +46,10 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 	for i, obj := range objects {
 		u := &unstructured.Unstructured{Object: obj}
 		collectImages(u, images)
-		if u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" {
+		// A ConfigMap without data carries no configuration to roll pods with: it is there
+		// for a program to fill and find by name (the dashboard's settings), so it keeps
+		// its name.
+		if u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" && hasData(u) {
 			args, err := configMapArgs(fs, u)
 			if err != nil {
 				return nil, err
@@ -91,6 +94,15 @@ func transform(instance, registry string, objects []map[string]any) ([]*unstruct
 		out = append(out, &unstructured.Unstructured{Object: m})
 	}
 	return out, nil
+}
+
+// hasData reports whether a ConfigMap holds data or binaryData.
+func hasData(u *unstructured.Unstructured) bool {
+	data, _, _ := unstructured.NestedFieldNoCopy(u.Object, "data")
+	bin, _, _ := unstructured.NestedFieldNoCopy(u.Object, "binaryData")
+	d, _ := data.(map[string]any)
+	b, _ := bin.(map[string]any)
+	return len(d) > 0 || len(b) > 0
 }
 
 // configMapArgs turns a ConfigMap into a configMapGenerator entry whose files hold its data.

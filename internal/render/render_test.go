@@ -136,7 +136,7 @@ func TestParallelEqualsSerial(t *testing.T) {
 }
 
 // TestTransforms checks what kustomize adds: labels, the registry rewrite, hashed
-// ConfigMaps and the rewritten references to them.
+// ConfigMaps (those holding data) and the rewritten references to them.
 func TestTransforms(t *testing.T) {
 	root := testrepo.Root(t)
 	rs, err := render.All(root, []string{"pdac"})
@@ -159,6 +159,10 @@ func TestTransforms(t *testing.T) {
 	}
 	if hubConfig == "" || len(hubConfig) != len("hub-config-")+10 {
 		t.Fatalf("no content-hashed hub-config ConfigMap (got %q)", hubConfig)
+	}
+	// An empty ConfigMap, which a program finds by name, keeps its name.
+	if _, ok := r.Files["dashboard/configmap-kubernetes-dashboard-settings.yaml"]; !ok {
+		t.Errorf("the dashboard's empty settings ConfigMap is not rendered under its own name")
 	}
 	dep := string(r.Files["notebook/deployment-hub.yaml"])
 	if !strings.Contains(dep, "name: "+hubConfig) {

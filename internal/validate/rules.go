@@ -78,7 +78,7 @@ var Rules = []Rule{
 
 	{SecPodSecurity, "security", Error, "Every pod template passes the Pod Security Standard its namespace declares (k8s.io/pod-security-admission's evaluator, latest version)."},
 	{SecNamespaceLevel, "security", Error, "Every Namespace enforces (label pod-security.kubernetes.io/enforce) the level the instance declares for it."},
-	{SecInlineSecret, "security", Error, "No Secret carries data or stringData in git: Secrets are made out of band and only referenced."},
+	{SecInlineSecret, "security", Error, "No Secret carries data or stringData in git: Secrets are made out of band and only referenced. A Secret rendered empty for a component to fill at run time (the dashboard's CSRF, key-holder and certificate Secrets, which it may update but not create) holds nothing secret and is not an inline secret."},
 	{SecWildcardRole, "security", Error, "No Role or ClusterRole of the platform grants \"*\" verbs, resources or apiGroups: namespace-admin roles spell out what they allow."},
 	{SecClusterAdmin, "security", Error, "cluster-admin is bound (by a ClusterRoleBinding or RoleBinding) to the instance's break-glass group only."},
 	{SecDefaultDeny, "security", Error, "Every namespace of the instance has a default-deny NetworkPolicy for both ingress and egress (empty podSelector, no rules)."},
