@@ -80,6 +80,9 @@ func evaluate(root, name string) (*evaluated, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFlowNames(v); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
 	if err := validateInstance(root, name, v); err != nil {
 		return nil, err
 	}
@@ -98,32 +101,6 @@ func evaluate(root, name string) (*evaluated, error) {
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
 	return &evaluated{objects: objs, model: m, declared: flowSources(root, v, m.Flows)}, nil
-}
-
-// flowSources says where each flow of the model is declared, as Sources paths
-// `flows."FROM -> TO"`: the position of its `why`, which only its declaration writes (the
-// schema constrains it without a value). A flow whose position cannot be told is left out.
-func flowSources(root string, v cue.Value, flows map[string]model.Flow) Sources {
-	src := Sources{}
-	for id := range flows {
-		why := v.LookupPath(cue.MakePath(cue.Str("flows"), cue.Str(id), cue.Str("why")))
-		_, conjuncts := why.Expr()
-		for _, c := range conjuncts {
-			pos := c.Pos().Position()
-			if !pos.IsValid() || c.IncompleteKind() != cue.StringKind {
-				continue
-			}
-			if _, err := c.String(); err != nil {
-				continue // the schema's constraint, not a value
-			}
-			if rel, err := filepath.Rel(root, pos.Filename); err == nil {
-				pos.Filename = filepath.ToSlash(rel)
-			}
-			src["flows."+Label(id)] = pos
-			break
-		}
-	}
-	return src
 }
 
 // loadInstance loads the package of instances/<name>/ (with the packages it imports:

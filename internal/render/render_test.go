@@ -349,3 +349,23 @@ func TestFlowSources(t *testing.T) {
 		t.Errorf("flow notebook/hub -> cilogon is positioned at %s: %q", pos, lines[pos.Line-1])
 	}
 }
+
+// TestFlowNameErrors: a flow whose name, ends or ports name nothing the model has is one
+// error, at the line that declares it, saying what exists.
+func TestFlowNameErrors(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	for _, tc := range []struct{ flow, want string }{
+		{`"notebook/hub -> notebook/nope": {ports: ["http"], why: "x"}`, `flows."notebook/hub -> notebook/nope": no component notebook/nope: namespace notebook has hub, proxy`},
+		{`"nobody/x -> apiserver": {ports: [6443], why: "x"}`, `no component nobody/x: namespace nobody has none (components are in api, dashboard,`},
+		{`"notebook/hub -> nowhere": {ports: [1], why: "x"}`, `nowhere is neither a component (namespace/name) nor an outside network (apiserver, cilogon,`},
+		{`"notebook/hub->cilogon": {ports: [443], why: "x"}`, `a flow is named "FROM -> TO"`},
+		{`"notebook/proxy -> portal/suit": {ports: ["htp", 8080], why: "x"}`, `port "htp" is not a port of portal/suit (its containers name http); port 8080: name a port of portal/suit by the name its container gives it (http)`},
+		{`"notebook/proxy -> cilogon": {ports: ["https"], why: "x"}`, `port "https": cilogon is an outside network, whose ports are numbers`},
+	} {
+		testrepo.WriteFile(t, root, "instances/pdac/zz.cue", "package instance\n\nflows: "+tc.flow+"\n")
+		_, err := render.Instance(root, "pdac")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "instances/pdac/zz.cue:3:") || strings.Count(err.Error(), "\n") > 2 {
+			t.Errorf("flow %s: err = %v\nwant one error at instances/pdac/zz.cue:3 saying %q", tc.flow, err, tc.want)
+		}
+	}
+}
