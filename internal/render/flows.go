@@ -21,7 +21,8 @@ var flowIDRE = regexp.MustCompile(`^[-a-z0-9/]+ -> [-a-z0-9/]+$`)
 // model has, once per flow and at the flow's declaration. CUE reports such a flow as
 // undefined fields where platform/flows.cue resolves it, and again at every policy built
 // from it, without naming the line that declares it. A model whose components or outside
-// networks do not evaluate is left to CUE's own errors.
+// networks do not evaluate is left to CUE's own errors, and so is a flow whose component
+// is missing because its workload does not evaluate.
 func checkFlowNames(v cue.Value) error {
 	flows := v.LookupPath(cue.ParsePath("flows"))
 	if !flows.Exists() {
@@ -42,7 +43,7 @@ func checkFlowNames(v cue.Value) error {
 	var errs cueerrors.Error
 	for it.Next() {
 		id := it.Selector().Unquoted()
-		if problems := flowProblems(id, it.Value(), comps, outside); len(problems) > 0 {
+		if problems := flowProblems(v, id, it.Value(), comps, outside); len(problems) > 0 {
 			errs = cueerrors.Append(errs, cueerrors.Newf(declaredAt(it.Value()), "flows.%s: %s", Label(id), strings.Join(problems, "; ")))
 		}
 	}
@@ -50,18 +51,18 @@ func checkFlowNames(v cue.Value) error {
 }
 
 // flowProblems lists what is wrong with the names of flow id.
-func flowProblems(id string, f cue.Value, comps map[string]map[string]model.Component, outside map[string]model.Outside) []string {
+func flowProblems(v cue.Value, id string, f cue.Value, comps map[string]map[string]model.Component, outside map[string]model.Outside) []string {
 	if !flowIDRE.MatchString(id) {
 		return []string{`a flow is named "FROM -> TO" (one space each side of the arrow)`}
 	}
 	from, to, _ := strings.Cut(id, " -> ")
 	var problems []string
 	if from != model.EndNodes {
-		if p := endProblem(from, comps, outside); p != "" {
+		if p := endProblem(v, from, comps, outside); p != "" {
 			problems = append(problems, p)
 		}
 	}
-	if p := endProblem(to, comps, outside); p != "" {
+	if p := endProblem(v, to, comps, outside); p != "" {
 		return append(problems, p)
 	}
 	list, err := f.LookupPath(cue.ParsePath("ports")).List()
@@ -69,6 +70,9 @@ func flowProblems(id string, f cue.Value, comps map[string]map[string]model.Comp
 		return problems // CUE says what is wrong with the ports
 	}
 	ns, name, isComponent := strings.Cut(to, "/")
+	if _, ok := comps[ns][name]; isComponent && !ok {
+		return problems // its workload does not evaluate: CUE says why
+	}
 	for list.Next() {
 		p := list.Value()
 		switch s, err := p.String(); {
@@ -87,11 +91,19 @@ func flowProblems(id string, f cue.Value, comps map[string]map[string]model.Comp
 	return problems
 }
 
+// workloadKinds are the kinds whose objects are components.
+var workloadKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+
 // endProblem says what is wrong with one end's name, or "".
-func endProblem(end string, comps map[string]map[string]model.Component, outside map[string]model.Outside) string {
+func endProblem(v cue.Value, end string, comps map[string]map[string]model.Component, outside map[string]model.Outside) string {
 	if ns, name, ok := strings.Cut(end, "/"); ok {
 		if _, ok := comps[ns][name]; ok {
 			return ""
+		}
+		for _, kind := range workloadKinds {
+			if v.LookupPath(cue.MakePath(cue.Str("objects"), cue.Str("namespaced"), cue.Str(ns), cue.Str(kind), cue.Str(name))).Exists() {
+				return "" // the workload is there but does not evaluate: CUE says why
+			}
 		}
 		if len(comps[ns]) == 0 {
 			return fmt.Sprintf("no component %s: namespace %s has none (components are in %s)", end, ns, quoted(keys(comps)))

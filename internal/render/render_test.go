@@ -368,4 +368,11 @@ func TestFlowNameErrors(t *testing.T) {
 			t.Errorf("flow %s: err = %v\nwant one error at instances/pdac/zz.cue:3 saying %q", tc.flow, err, tc.want)
 		}
 	}
+	// A component missing because its workload does not evaluate is CUE's to explain, not
+	// a misnamed flow.
+	testrepo.WriteFile(t, root, "instances/pdac/zz.cue", "package instance\n\nobjects: namespaced: portal: Deployment: firefly: spec: replica: 2\n")
+	_, err := render.Instance(root, "pdac")
+	if err == nil || !strings.Contains(err.Error(), "Deployment.firefly.spec.replica: field not allowed") || strings.Contains(err.Error(), "no component") || strings.Contains(err.Error(), "is not a port of") {
+		t.Errorf("a Deployment that does not evaluate: err = %v\nwant CUE's error, and no flow named wrongly", err)
+	}
 }
