@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,6 +17,8 @@ import (
 // TestRenderErrors: each class of bad input is reported with every error's file:line:col
 // relative to the repository root, exit status 1, and nothing written.
 func TestRenderErrors(t *testing.T) {
+	// The schema's rule that GPFS needs LDAP's UIDs, by its line.
+	gpfsNeedsLDAP := "schema/instance.cue:" + lineOf(t, "schema/instance.cue", `userMapping: uidSource: "ldap"`) + ":"
 	tests := []struct {
 		name string
 		// file is added to instances/pdac/ as zz_case.cue, unless empty.
@@ -55,7 +58,7 @@ func TestRenderErrors(t *testing.T) {
 	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
-		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, "schema/instance.cue:98:", "instances/pdac/instance.cue:95:14"},
+		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:95:14"},
 	}, {
 		name: "another identity provider's users mapped to LDAP",
 		file: "package instance\n\ninstance: userMapping: identityProviders: \"https://accounts.google.com\": {usernameClaim: \"email\", domain: \"gmail.com\"}\n",
@@ -155,4 +158,20 @@ func TestNoRepository(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr.String(), "no lsstgen repository") || !strings.Contains(stderr.String(), "-C DIR") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
 	}
+}
+
+// lineOf is the number of the first line of the repository's file holding text.
+func lineOf(t *testing.T, file, text string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testrepo.Root(t), file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, text) {
+			return strconv.Itoa(i + 1)
+		}
+	}
+	t.Fatalf("no line of %s holds %q", file, text)
+	return ""
 }

@@ -22,6 +22,14 @@ type Model struct {
 	// the same for all (platform.#Platform's userPod; the hub reads it from user-pod.json
 	// in its ConfigMap); nil without the notebook aspect. UserPodFor fills in one user.
 	UserPod *corev1.Pod `json:"userPod,omitempty"`
+	// Components are the workloads the flows name, by namespace and name
+	// (schema.#Component, platform/flows.cue).
+	Components map[string]map[string]Component `json:"components"`
+	// Outside are the networks outside the pod network that flows reach or come from, by
+	// name (schema.#Outside).
+	Outside map[string]Outside `json:"outside"`
+	// Flows are the declared flows by their id, "FROM -> TO" (schema.#Flow), resolved.
+	Flows map[string]Flow `json:"flows"`
 }
 
 // Instance mirrors schema.#Instance (the fields the checks use), its site's facts filled in.
@@ -40,6 +48,16 @@ type Instance struct {
 	UserMapping    UserMapping     `json:"userMapping"`
 	Logging        Logging         `json:"logging"`
 	Storage        Storage         `json:"storage"`
+	Kubernetes     Kubernetes      `json:"kubernetes"`
+}
+
+// Kubernetes is the network layout of the instance's cluster (its site's).
+type Kubernetes struct {
+	// ControlPlaneCIDRs hold the apiserver's endpoints.
+	ControlPlaneCIDRs []string `json:"controlPlaneCIDRs"`
+	APIServerPort     int      `json:"apiserverPort"`
+	PodCIDR           string   `json:"podCIDR"`
+	ServiceCIDR       string   `json:"serviceCIDR"`
 }
 
 // Node is one physical node claimed by the instance (schema.#Machine), with its role.
@@ -259,4 +277,99 @@ func (m *Model) RolesDedicatedTo(workload string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Component is a workload as the flows see it: the pods PodLabels select in Namespace and
+// the ports they listen on.
+type Component struct {
+	Namespace string            `json:"namespace"`
+	Name      string            `json:"name"`
+	PodLabels map[string]string `json:"podLabels"`
+	// Ports are the component's container ports by name.
+	Ports map[string]ComponentPort `json:"ports"`
+	// Origin is "rendered" (a workload of the objects), "spawned" (pods another component
+	// creates at run time) or "cluster" (the cluster's own add-ons, such as its DNS).
+	Origin string `json:"origin"`
+}
+
+// The origins of a component.
+const (
+	OriginRendered = "rendered"
+	OriginSpawned  = "spawned"
+	OriginCluster  = "cluster"
+)
+
+// ID is the component's name as flows write it: namespace/name.
+func (c Component) ID() string { return c.Namespace + "/" + c.Name }
+
+// ComponentPort is one container port of a component.
+type ComponentPort struct {
+	Name     string `json:"name"`
+	Port     int32  `json:"port"`
+	Protocol string `json:"protocol"`
+}
+
+// Outside is a network outside the pod network: the addresses of its CIDRs but those of
+// Except.
+type Outside struct {
+	Name   string   `json:"name"`
+	CIDRs  []string `json:"cidrs"`
+	Except []string `json:"except"`
+	About  string   `json:"about"`
+}
+
+// Flow is one declared flow: From opens connections to To on each of Ports.
+type Flow struct {
+	// From and To are the ends as declared: a component's namespace/name, an outside
+	// network's name, or "nodes".
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Src and Dst are the ends resolved.
+	Src FlowEnd `json:"src"`
+	Dst FlowEnd `json:"dst"`
+	// Ports are the destination ports, resolved (a component's carry their names).
+	Ports []FlowPort `json:"resolvedPorts"`
+	// Why says what the flow is for.
+	Why string `json:"why"`
+}
+
+// The kinds of a flow's end.
+const (
+	EndComponent = "component"
+	EndOutside   = "outside"
+	EndNodes     = "nodes"
+)
+
+// FlowEnd is one end of a flow: a component, an outside network or the nodes. Its fields
+// carry no omitempty, so that the model round-trips through JSON (the render cache)
+// unchanged.
+type FlowEnd struct {
+	Kind string `json:"kind"`
+	// Namespace, Component and PodLabels name a component.
+	Namespace string            `json:"namespace"`
+	Component string            `json:"component"`
+	PodLabels map[string]string `json:"podLabels"`
+	// Outside, CIDRs and Except name an outside network.
+	Outside string   `json:"outside"`
+	CIDRs   []string `json:"cidrs"`
+	Except  []string `json:"except"`
+}
+
+// String is the end as flows write it.
+func (e FlowEnd) String() string {
+	switch e.Kind {
+	case EndComponent:
+		return e.Namespace + "/" + e.Component
+	case EndOutside:
+		return e.Outside
+	}
+	return e.Kind
+}
+
+// FlowPort is one destination port of a flow.
+type FlowPort struct {
+	Port     int32  `json:"port"`
+	Protocol string `json:"protocol"`
+	// Name is the destination container's name for the port ("" for an outside network).
+	Name string `json:"name,omitempty"`
 }

@@ -70,6 +70,8 @@ type evaluated struct {
 	model   model.Model
 	// nodeFiles are the files to install on the instance's nodes, by path under /etc.
 	nodeFiles map[string]string
+	// declared says where the platform declares the model's flows (flowSources).
+	declared Sources
 }
 
 // evaluate loads and evaluates one instance with its own CUE context (CUE values are not
@@ -79,6 +81,9 @@ func evaluate(root, name string) (*evaluated, error) {
 	v, err := loadInstance(root, name)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkFlowNames(v); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
 	}
 	if err := validateInstance(root, name, v); err != nil {
 		return nil, err
@@ -103,7 +108,7 @@ func evaluate(root, name string) (*evaluated, error) {
 			return nil, &EvalError{Instance: name, Root: root, Err: err}
 		}
 	}
-	return &evaluated{objects: objs, model: m, nodeFiles: nodeFiles}, nil
+	return &evaluated{objects: objs, model: m, nodeFiles: nodeFiles, declared: flowSources(root, v, m.Flows)}, nil
 }
 
 // loadInstance loads the package of instances/<name>/ (with the packages it imports:
@@ -156,6 +161,9 @@ func decodeModel(v cue.Value) (model.Model, error) {
 		"roles":      &m.Roles,
 		"imageFacts": &m.Images,
 		"userPod":    &m.UserPod,
+		"components": &m.Components,
+		"outside":    &m.Outside,
+		"flows":      &m.Flows,
 	} {
 		f := v.LookupPath(cue.ParsePath(path))
 		if !f.Exists() {

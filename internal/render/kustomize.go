@@ -27,9 +27,9 @@ const (
 var krustyMu sync.Mutex
 
 // transform passes one instance's objects through kustomize: common labels (instance,
-// managed-by) and annotations, and ConfigMaps generated with a content hash in their names
-// (and every reference to them rewritten), so that a changed configuration rolls its pods.
-// Images are left as the templates name them: their real, fully qualified references (the
+// managed-by) and annotations, and ConfigMaps that hold data generated with a content hash
+// in their names (and every reference to them rewritten), so that a changed configuration
+// rolls its pods. Images are left as the templates name them: their real, fully qualified references (the
 // nodes pull upstream images through the instance's registry as a mirror).
 func transform(instance string, objects []map[string]any) ([]*unstructured.Unstructured, error) {
 	fs := filesys.MakeFsInMemory()
@@ -44,7 +44,10 @@ func transform(instance string, objects []map[string]any) ([]*unstructured.Unstr
 
 	for i, obj := range objects {
 		u := &unstructured.Unstructured{Object: obj}
-		if u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" {
+		// A ConfigMap without data carries no configuration to roll pods with: it is there
+		// for a program to fill and find by name (the dashboard's settings), so it keeps
+		// its name.
+		if u.GetKind() == "ConfigMap" && u.GetAPIVersion() == "v1" && hasData(u) {
 			args, err := configMapArgs(fs, u)
 			if err != nil {
 				return nil, err
@@ -85,6 +88,15 @@ func transform(instance string, objects []map[string]any) ([]*unstructured.Unstr
 		out = append(out, &unstructured.Unstructured{Object: m})
 	}
 	return out, nil
+}
+
+// hasData reports whether a ConfigMap holds data or binaryData.
+func hasData(u *unstructured.Unstructured) bool {
+	data, _, _ := unstructured.NestedFieldNoCopy(u.Object, "data")
+	bin, _, _ := unstructured.NestedFieldNoCopy(u.Object, "binaryData")
+	d, _ := data.(map[string]any)
+	b, _ := bin.(map[string]any)
+	return len(d) > 0 || len(b) > 0
 }
 
 // configMapArgs turns a ConfigMap into a configMapGenerator entry whose files hold its data.

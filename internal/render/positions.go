@@ -16,8 +16,9 @@ import (
 
 // Sources maps a field path of an instance's own CUE files (such as
 // "instance.aspects.notebook.maxUsers" or `instance.nodes."lsst-kub003".role`) to where it
-// is written, relative to the repository root. Checks use it to point a finding at the
-// instance line that caused it.
+// is written, relative to the repository root, and each declared flow
+// (`flows."notebook/hub -> apiserver"`) to where platform/ declares it. Checks use it to
+// point a finding at the line that caused it.
 type Sources map[string]token.Position
 
 // Lookup returns the position of path, or of its nearest ancestor written in the instance's

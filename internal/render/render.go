@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -55,6 +56,7 @@ func Instance(root, name string) (*Result, error) {
 	if res.Sources, err = instanceSources(root, name); err != nil {
 		return nil, err
 	}
+	maps.Copy(res.Sources, ev.declared)
 	return res, nil
 }
 

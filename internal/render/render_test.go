@@ -137,7 +137,7 @@ func TestParallelEqualsSerial(t *testing.T) {
 }
 
 // TestTransforms checks what kustomize adds: labels, the registry rewrite, hashed
-// ConfigMaps and the rewritten references to them.
+// ConfigMaps (those holding data) and the rewritten references to them.
 func TestTransforms(t *testing.T) {
 	root := testrepo.Root(t)
 	rs, err := render.All(root, []string{"pdac"})
@@ -160,6 +160,10 @@ func TestTransforms(t *testing.T) {
 	}
 	if hubConfig == "" || len(hubConfig) != len("hub-config-")+10 {
 		t.Fatalf("no content-hashed hub-config ConfigMap (got %q)", hubConfig)
+	}
+	// An empty ConfigMap, which a program finds by name, keeps its name.
+	if _, ok := r.Files["dashboard/configmap-kubernetes-dashboard-settings.yaml"]; !ok {
+		t.Errorf("the dashboard's empty settings ConfigMap is not rendered under its own name")
 	}
 	dep := string(r.Files["notebook/deployment-hub.yaml"])
 	if !strings.Contains(dep, "name: "+hubConfig) {
@@ -383,5 +387,64 @@ func TestInstanceShapeErrors(t *testing.T) {
 		if _, err := render.Instance(root, name); err == nil || err.Error() != want {
 			t.Errorf("render of %s: err = %v, want %q", name, err, want)
 		}
+	}
+}
+
+// TestFlowSources: every declared flow of an instance is positioned at its declaration in
+// platform/flows.cue, the line that writes its why.
+func TestFlowSources(t *testing.T) {
+	root := testrepo.Root(t)
+	r, err := render.Instance(root, "pdac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Model.Flows) < 20 {
+		t.Fatalf("pdac declares %d flows; it has well over 20", len(r.Model.Flows))
+	}
+	data, err := os.ReadFile(filepath.Join(root, "platform/flows.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for id := range r.Model.Flows {
+		pos, ok := r.Sources["flows."+render.Label(id)]
+		if !ok {
+			t.Errorf("flow %q has no position", id)
+			continue
+		}
+		if pos.Filename != "platform/flows.cue" || pos.Line < 1 || pos.Line > len(lines) || !strings.Contains(lines[pos.Line-1], "why:") {
+			t.Errorf("flow %q is positioned at %s, not at a line of platform/flows.cue that writes its why", id, pos)
+		}
+	}
+	pos := r.Sources[`flows."notebook/hub -> cilogon"`]
+	if !strings.Contains(lines[pos.Line-1], `"notebook/hub -> cilogon"`) {
+		t.Errorf("flow notebook/hub -> cilogon is positioned at %s: %q", pos, lines[pos.Line-1])
+	}
+}
+
+// TestFlowNameErrors: a flow whose name, ends or ports name nothing the model has is one
+// error, at the line that declares it, saying what exists.
+func TestFlowNameErrors(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	for _, tc := range []struct{ flow, want string }{
+		{`"notebook/hub -> notebook/nope": {ports: ["http"], why: "x"}`, `flows."notebook/hub -> notebook/nope": no component notebook/nope: namespace notebook has hub, proxy`},
+		{`"nobody/x -> apiserver": {ports: [6443], why: "x"}`, `no component nobody/x: namespace nobody has none (components are in api, dashboard,`},
+		{`"notebook/hub -> nowhere": {ports: [1], why: "x"}`, `nowhere is neither a component (namespace/name) nor an outside network (apiserver, cilogon,`},
+		{`"notebook/hub->cilogon": {ports: [443], why: "x"}`, `a flow is named "FROM -> TO"`},
+		{`"notebook/proxy -> portal/suit": {ports: ["htp", 8080], why: "x"}`, `port "htp" is not a port of portal/suit (its containers name http); port 8080: name a port of portal/suit by the name its container gives it (http)`},
+		{`"notebook/proxy -> cilogon": {ports: ["https"], why: "x"}`, `port "https": cilogon is an outside network, whose ports are numbers`},
+	} {
+		testrepo.WriteFile(t, root, "instances/pdac/zz.cue", "package instance\n\nflows: "+tc.flow+"\n")
+		_, err := render.Instance(root, "pdac")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "instances/pdac/zz.cue:3:") || strings.Count(err.Error(), "\n") > 2 {
+			t.Errorf("flow %s: err = %v\nwant one error at instances/pdac/zz.cue:3 saying %q", tc.flow, err, tc.want)
+		}
+	}
+	// A component missing because its workload does not evaluate is CUE's to explain, not
+	// a misnamed flow.
+	testrepo.WriteFile(t, root, "instances/pdac/zz.cue", "package instance\n\nobjects: namespaced: portal: Deployment: firefly: spec: replica: 2\n")
+	_, err := render.Instance(root, "pdac")
+	if err == nil || !strings.Contains(err.Error(), "Deployment.firefly.spec.replica: field not allowed") || strings.Contains(err.Error(), "no component") || strings.Contains(err.Error(), "is not a port of") {
+		t.Errorf("a Deployment that does not evaluate: err = %v\nwant CUE's error, and no flow named wrongly", err)
 	}
 }

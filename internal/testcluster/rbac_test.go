@@ -85,6 +85,7 @@ func checkRBAC(t *testing.T, root fs.FS, dir string) {
 
 	t.Run("namespace-admin", func(t *testing.T) { checkNamespaceAdmins(t, c, m) })
 	t.Run("dashboard-viewer", func(t *testing.T) { checkDashboardViewer(t, c, m) })
+	t.Run("dashboard-own-state", func(t *testing.T) { checkDashboardOwnState(t, c) })
 	t.Run("bastion-users", func(t *testing.T) { checkBastionUsers(t, c, m) })
 	t.Run("notebook-user", func(t *testing.T) { checkNotebookUser(t, c, m) })
 	t.Run("detects-a-role-wider-than-the-model", func(t *testing.T) { checkDetectsWiderRole(t, c, m) })

@@ -14,7 +14,8 @@ import (
 
 // TestSelfHosting: after one bootstrap apply of generated/pdac as an administrator (what
 // `kubectl apply -k` does), the instance's own sync identity can apply every one of its
-// objects again, RBAC included, and nothing more: no Secrets, no pods.
+// objects again, RBAC included, and nothing more: no Secrets but the instance's own (by
+// name), no pods.
 func TestSelfHosting(t *testing.T) {
 	root, err := manifest.FindRoot(".")
 	if err != nil {
@@ -59,9 +60,35 @@ func TestSelfHosting(t *testing.T) {
 		t.Errorf("the sync identity may not keep its own instance: %s", r)
 	}
 
+	// The Secrets it manages (empty ones the dashboard fills) it may create again by name,
+	// but it may read no other Secret.
+	admin := kubernetes.NewForConfigOrDie(c.Admin())
+	var secrets []manifest.Object
+	for _, o := range applied {
+		if o.GetKind() == "Secret" {
+			secrets = append(secrets, o)
+			if err := admin.CoreV1().Secrets(o.GetNamespace()).Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(secrets) == 0 {
+		t.Fatal("generated/pdac renders no Secret: the dashboard's are missing")
+	}
+	rejected, err = Apply(ctx, sa, secrets, ApplyOptions{FieldManager: "lsstgen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rejected {
+		t.Errorf("the sync identity may not create a Secret it manages: %s", r)
+	}
 	client := kubernetes.NewForConfigOrDie(sa)
 	if _, err := client.CoreV1().Secrets("notebook").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
-		t.Errorf("the sync identity can list Secrets (err = %v); it manages none", err)
+		t.Errorf("the sync identity can list Secrets (err = %v); it manages only its instance's, by name", err)
+	}
+	other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "not-managed", Namespace: "dashboard"}}
+	if _, err := client.CoreV1().Secrets("dashboard").Create(ctx, other, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); !apierrors.IsForbidden(err) {
+		t.Errorf("the sync identity can create a Secret it does not manage (err = %v)", err)
 	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "portal"},

@@ -50,8 +50,8 @@ func TestSyntheticIsClean(t *testing.T) {
 }
 
 // synthetic builds an instance of pdac's model with about n objects in 20 namespaces:
-// pdac's logging namespace; each namespace has its Namespace, default-deny and admin
-// binding; then units of a
+// pdac's logging namespace and its flows; each namespace has its Namespace, default-deny,
+// admin binding and one component of the flows (its apps); then units of a
 // Deployment, its Service, ConfigMap, ServiceAccount and PersistentVolumeClaim.
 func synthetic(base *render.Result, n int) Instance {
 	const namespaces = 20
@@ -67,8 +67,20 @@ func synthetic(base *render.Result, n int) Instance {
 	add(map[string]any{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": map[string]any{"name": "local-disk"}, "provisioner": "kubernetes.io/no-provisioner"})
 	add(map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": NamespaceAdminRole},
 		"rules": []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"get"}}}})
-	// pdac's log forwarder, which every instance runs on every node.
+	// pdac's log forwarder, which every instance runs on every node, with its flows; one
+	// component per synthetic namespace (its apps), which talks to nothing.
 	m.Namespaces["logging"] = base.Model.Namespaces["logging"]
+	m.Components = map[string]map[string]model.Component{
+		"logging":     base.Model.Components["logging"],
+		"kube-system": base.Model.Components["kube-system"],
+	}
+	m.Flows = map[string]model.Flow{}
+	for id, f := range base.Model.Flows {
+		if f.Src.Namespace == "logging" {
+			m.Flows[id] = f
+		}
+	}
+	appLabels := map[string]string{"app.kubernetes.io/part-of": "synthetic"}
 	for _, u := range base.Objects {
 		if u.GetNamespace() == "logging" || (u.GetKind() == "Namespace" && u.GetName() == "logging") {
 			objs = append(objs, u)
@@ -77,6 +89,8 @@ func synthetic(base *render.Result, n int) Instance {
 	for k := 0; k < namespaces; k++ {
 		ns := fmt.Sprintf("synth-%02d", k)
 		m.Namespaces[ns] = model.Namespace{Name: ns, Aspect: "platform", PodSecurity: "restricted", Admins: []string{"lsst-synth-admins"}}
+		m.Components[ns] = map[string]model.Component{"apps": {Namespace: ns, Name: "apps", PodLabels: appLabels, Origin: model.OriginRendered,
+			Ports: map[string]model.ComponentPort{"http": {Name: "http", Port: 8080, Protocol: "TCP"}}}}
 		add(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns, "labels": map[string]any{"pod-security.kubernetes.io/enforce": "restricted"}}})
 		add(map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(ns, "default-deny"),
 			"spec": map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Ingress", "Egress"}}})
@@ -98,7 +112,7 @@ func synthetic(base *render.Result, n int) Instance {
 			"replicas": 1,
 			"selector": map[string]any{"matchLabels": labels},
 			"template": map[string]any{
-				"metadata": map[string]any{"labels": labels},
+				"metadata": map[string]any{"labels": map[string]any{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "synthetic"}},
 				"spec": map[string]any{
 					"serviceAccountName": name,
 					"nodeSelector":       generalNodes,

@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -140,9 +139,4 @@ func cutTag(tag string) (name, opts string, ok bool) {
 // hasOpt says whether a json tag's options hold opt.
 func hasOpt(opts, opt string) bool {
 	return slices.Contains(strings.Split(opts, ","), opt)
-}
-
-// sortedKeys lists a map's keys, sorted.
-func sortedKeys(m map[string]any) []string {
-	return slices.Sorted(maps.Keys(m))
 }

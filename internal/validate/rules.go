@@ -61,6 +61,11 @@ const (
 	NotesNamespaceAdmin   = "LSST-NOTES-005"
 	NotesLogForwarder     = "LSST-NOTES-006"
 	NotesNotebookLogin    = "LSST-NOTES-007"
+
+	NetDeclaredAllowed  = "LSST-NET-001"
+	NetUndeclaredDenied = "LSST-NET-002"
+	NetPodNetworkBlock  = "LSST-NET-003"
+	NetComponents       = "LSST-NET-004"
 )
 
 // Rules lists every rule, in the order of the documentation table.
@@ -84,7 +89,7 @@ var Rules = []Rule{
 
 	{SecPodSecurity, "security", Error, "Every pod template passes the Pod Security Standard its namespace declares (k8s.io/pod-security-admission's evaluator, latest version)."},
 	{SecNamespaceLevel, "security", Error, "Every Namespace enforces (label pod-security.kubernetes.io/enforce) the level the instance declares for it."},
-	{SecInlineSecret, "security", Error, "No Secret carries data or stringData in git: Secrets are made out of band and only referenced."},
+	{SecInlineSecret, "security", Error, "No Secret carries data or stringData in git: Secrets are made out of band and only referenced. A Secret rendered empty for a component to fill at run time (the dashboard's CSRF, key-holder and certificate Secrets, which it may update but not create) holds nothing secret and is not an inline secret."},
 	{SecWildcardRole, "security", Error, "No Role or ClusterRole of the platform grants \"*\" verbs, resources or apiGroups: namespace-admin roles spell out what they allow."},
 	{SecClusterAdmin, "security", Error, "cluster-admin is bound (by a ClusterRoleBinding or RoleBinding) to the instance's break-glass group only."},
 	{SecDefaultDeny, "security", Error, "Every namespace of the instance has a default-deny NetworkPolicy for both ingress and egress (empty podSelector, no rules)."},
@@ -115,6 +120,11 @@ var Rules = []Rule{
 	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin with exactly the groups the instance names for it."},
 	{NotesLogForwarder, "planning notes", Error, "A log forwarder (a DaemonSet of the logging namespace) can run on every node of the instance, whatever its role and taints."},
 	{NotesNotebookLogin, "planning notes", Error, "The notebook hub lets in the users of the instance's identity providers only, and with UIDs from LDAP only those of the directory's own (the hub.json its ConfigMap holds: allowed_idps, each stripping its domain; the uid source)."},
+
+	{NetDeclaredAllowed, "flows", Error, "Every declared flow (platform/flows.cue) is allowed by the rendered NetworkPolicies, on each of its ports: the source's egress and the destination's ingress (internal/netpol), to an address of each of an outside network's CIDRs. Flows the nodes open (NFS mounts) are not governed by NetworkPolicy and are not checked."},
+	{NetUndeclaredDenied, "flows", Error, "Every flow between two components (across namespaces, within one, and between two pods of one component) on a port the destination's containers name, that no flow declares, is denied by the rendered NetworkPolicies."},
+	{NetPodNetworkBlock, "flows", Error, "No NetworkPolicy ipBlock admits addresses of the cluster's pod network (instance.kubernetes.podCIDR): network plugins apply ipBlocks to pods too, so such a block would admit pods no flow declares."},
+	{NetComponents, "flows", Error, "Every pod template is selected by exactly one component of the flows in its namespace, and every component the templates render selects a pod template."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).

@@ -49,6 +49,7 @@ func validateOne(in *Instance) []Finding {
 	checkImages(c)
 	checkCapacity(c)
 	checkNotes(c)
+	checkFlows(c)
 	return c.findings
 }
 
