@@ -189,7 +189,11 @@ func checkExposure(c *checker) {
 					}
 				}
 			case *networkingv1.NetworkPolicy:
-				for _, r := range t.Spec.Ingress {
+				for i, r := range t.Spec.Ingress {
+					if len(r.From) == 0 {
+						c.report(NotesInwardPrivate, o, "instance.exposure", "ingress rule %d has no from, so it admits every source, the internet included, on an inward-facing instance; admit only the internal networks %v (ipBlock) or named namespaces", i, inst.InternalCIDRs)
+						continue
+					}
 					for _, peer := range r.From {
 						if peer.IPBlock != nil && !withinAny(peer.IPBlock.CIDR, internal) {
 							c.report(NotesInwardPrivate, o, "instance.exposure", "admits traffic from %s, outside the internal networks %v of this inward-facing instance; admit only those", peer.IPBlock.CIDR, inst.InternalCIDRs)
