@@ -155,8 +155,12 @@ func checkClaim(c *checker, o *object, ns, name string, spec *corev1.PersistentV
 		}
 		return
 	}
+	// An omitted storageClassName asks for the cluster's default StorageClass, which the
+	// platform does not make: the claim would wait forever (or bind to whatever class an
+	// operator once marked default), so it must name its volume or its class.
 	if spec.StorageClassName == nil {
-		return // the cluster's default StorageClass
+		c.report(RefClaim, o, "", "%s names neither a volumeName nor a storageClassName, so it waits for a default StorageClass, which the platform does not have; name a PersistentVolume or a StorageClass of the instance", what)
+		return
 	}
 	sc := *spec.StorageClassName
 	if sc == "" {

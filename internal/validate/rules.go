@@ -64,7 +64,7 @@ var Rules = []Rule{
 	{RefIngressPort, "references", Error, "Every Ingress backend's port (by name or number) is a port of that Service."},
 	{RefServiceSelector, "references", Error, "Every Service with a selector selects at least one pod template (Deployment, StatefulSet, DaemonSet …) of its namespace."},
 	{RefRoleBinding, "references", Error, "Every RoleBinding and ClusterRoleBinding refers to a Role of its namespace or a ClusterRole that exists (the built-in cluster-admin, admin, edit and view count as existing)."},
-	{RefClaim, "references", Error, "Every PersistentVolumeClaim (volumeClaimTemplates included) names a PersistentVolume that exists and is reserved for it, or a StorageClass that exists."},
+	{RefClaim, "references", Error, "Every PersistentVolumeClaim (volumeClaimTemplates included) names a PersistentVolume that exists and is reserved for it, or a StorageClass of the instance by name: a claim that names neither (no storageClassName) would wait for a default StorageClass, which the platform does not make."},
 	{RefPodVolume, "references", Error, "Every pod volume and env reference names a ConfigMap, Secret or PersistentVolumeClaim that exists (out-of-band Secrets the instance lists count), and every volumeMount names a volume of the pod."},
 	{RefServiceAccount, "references", Error, "Every pod's serviceAccountName and every ServiceAccount subject of a binding names a ServiceAccount that exists (\"default\" always does)."},
 	{RefNetworkPolicyNS, "references", Error, "Every NetworkPolicy peer that selects a namespace by name names a namespace that exists (the instance's, or a built-in one such as kube-system)."},
