@@ -65,11 +65,11 @@ var Rules = []Rule{
 	{RefServiceSelector, "references", Error, "Every Service with a selector selects at least one pod template (Deployment, StatefulSet, DaemonSet …) of its namespace."},
 	{RefRoleBinding, "references", Error, "Every RoleBinding and ClusterRoleBinding refers to a Role of its namespace or a ClusterRole that exists (the built-in cluster-admin, admin, edit and view count as existing)."},
 	{RefClaim, "references", Error, "Every PersistentVolumeClaim (volumeClaimTemplates included) names a PersistentVolume that exists and is reserved for it, or a StorageClass of the instance by name: a claim that names neither (no storageClassName) would wait for a default StorageClass, which the platform does not make."},
-	{RefPodVolume, "references", Error, "Every pod volume and env reference names a ConfigMap, Secret or PersistentVolumeClaim that exists (out-of-band Secrets the instance lists count), and every volumeMount names a volume of the pod."},
+	{RefPodVolume, "references", Error, "Every pod volume (the secret and configMap sources of projected volumes included) and env reference names a ConfigMap, Secret or PersistentVolumeClaim that exists (out-of-band Secrets the instance lists count; optional references may be missing), and every volumeMount names a volume of the pod."},
 	{RefServiceAccount, "references", Error, "Every pod's serviceAccountName and every ServiceAccount subject of a binding names a ServiceAccount that exists (\"default\" always does)."},
 	{RefNetworkPolicyNS, "references", Error, "Every NetworkPolicy peer that selects a namespace by name names a namespace that exists (the instance's, or a built-in one such as kube-system)."},
 	{RefNamespaceExists, "references", Error, "Every namespaced object's namespace is a Namespace of the instance (or a built-in one)."},
-	{RefSecretKey, "references", Error, "Every key read from an out-of-band Secret is one of the keys the instance lists for it."},
+	{RefSecretKey, "references", Error, "Every key a pod reads (env secretKeyRef and configMapKeyRef, the items of secret, configMap and projected volumes) is one of the keys the instance lists for that out-of-band Secret, or a data or binaryData key of that ConfigMap (optional references may miss keys; the keys of a Secret rendered from git are not known there and are not checked)."},
 
 	{SecPodSecurity, "security", Error, "Every pod template passes the Pod Security Standard its namespace declares (k8s.io/pod-security-admission's evaluator, latest version)."},
 	{SecNamespaceLevel, "security", Error, "Every Namespace enforces (label pod-security.kubernetes.io/enforce) the level the instance declares for it."},
