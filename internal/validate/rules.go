@@ -72,7 +72,7 @@ var Rules = []Rule{
 	{RefSecretKey, "references", Error, "Every key a pod reads (env secretKeyRef and configMapKeyRef, the items of secret, configMap and projected volumes) is one of the keys the instance lists for that out-of-band Secret, or a data or binaryData key of that ConfigMap (optional references may miss keys; the keys of a Secret rendered from git are not known there and are not checked)."},
 
 	{SecPodSecurity, "security", Error, "Every pod template passes the Pod Security Standard its namespace declares (k8s.io/pod-security-admission's evaluator, latest version)."},
-	{SecNamespaceLevel, "security", Error, "Every Namespace enforces (label pod-security.kubernetes.io/enforce) the level the instance declares for it."},
+	{SecNamespaceLevel, "security", Error, "Every Namespace is declared by the instance's model and enforces (label pod-security.kubernetes.io/enforce) the level the model declares for it; a rendered Namespace the model does not declare is a finding, and its pods are held to restricted."},
 	{SecInlineSecret, "security", Error, "No Secret carries data or stringData in git: Secrets are made out of band and only referenced."},
 	{SecWildcardRole, "security", Error, "No Role or ClusterRole of the platform grants \"*\" verbs, resources or apiGroups: namespace-admin roles spell out what they allow."},
 	{SecClusterAdmin, "security", Error, "cluster-admin is bound (by a ClusterRoleBinding or RoleBinding) to the instance's break-glass group only."},
