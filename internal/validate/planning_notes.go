@@ -243,40 +243,94 @@ func withinAny(s string, nets []*net.IPNet) bool {
 // NamespaceAdminRole is the ClusterRole namespace admins are bound to.
 const NamespaceAdminRole = "lsst-namespace-admin"
 
+// NamespaceAdminBinding is the RoleBinding of each namespace that binds NamespaceAdminRole
+// to the namespace's admin groups.
+const NamespaceAdminBinding = "namespace-admin"
+
+// builtinAdminRole is Kubernetes' own namespace admin ClusterRole. It may create and edit
+// the Roles and RoleBindings of its namespace, so whoever holds it can hand out any
+// namespaced right it has: the platform grants its own lsst-namespace-admin instead.
+const builtinAdminRole = "admin"
+
+// checkNamespaceAdmins: each namespace's admin groups get 'admin' access through its
+// RoleBinding namespace-admin of ClusterRole lsst-namespace-admin, with exactly the groups
+// the instance names; no other binding grants lsst-namespace-admin, and nothing binds the
+// built-in admin ClusterRole.
 func checkNamespaceAdmins(c *checker) {
-	groups := map[string][]string{} // namespace → groups bound to the admin role
-	bound := map[string]bool{}
-	for _, o := range c.idx.byKind["RoleBinding"] {
-		rb, ok := o.typed.(*rbacv1.RoleBinding)
-		if !ok || rb.RoleRef.Kind != "ClusterRole" || (rb.RoleRef.Name != NamespaceAdminRole && rb.RoleRef.Name != "admin") {
+	for _, o := range c.idx.byKind["ClusterRoleBinding"] {
+		crb, ok := o.typed.(*rbacv1.ClusterRoleBinding)
+		if !ok || crb.RoleRef.Kind != "ClusterRole" {
 			continue
 		}
-		bound[o.ns] = true
-		for _, s := range rb.Subjects {
-			if s.Kind == rbacv1.GroupKind {
-				groups[o.ns] = append(groups[o.ns], s.Name)
-			}
+		switch crb.RoleRef.Name {
+		case builtinAdminRole, NamespaceAdminRole:
+			c.report(NotesNamespaceAdmin, o, "instance.access", "binds ClusterRole %s cluster-wide, which makes %s admins of every namespace; grant admin access per namespace in its RoleBinding %s of ClusterRole %s", crb.RoleRef.Name, subjectNames(crb.Subjects), NamespaceAdminBinding, NamespaceAdminRole)
+		}
+	}
+	for _, o := range c.idx.byKind["RoleBinding"] {
+		rb, ok := o.typed.(*rbacv1.RoleBinding)
+		if !ok || o.name == NamespaceAdminBinding || rb.RoleRef.Kind != "ClusterRole" {
+			continue
+		}
+		switch rb.RoleRef.Name {
+		case builtinAdminRole:
+			c.report(NotesNamespaceAdmin, o, adminsPath(c.in, o.ns), "binds the built-in ClusterRole admin, which may edit the namespace's Roles and RoleBindings, to %s; admin access goes through RoleBinding %s of ClusterRole %s only", subjectNames(rb.Subjects), NamespaceAdminBinding, NamespaceAdminRole)
+		case NamespaceAdminRole:
+			c.report(NotesNamespaceAdmin, o, adminsPath(c.in, o.ns), "grants ClusterRole %s to %s outside RoleBinding %s; name the namespace's admins in the instance so that %s holds them, and drop this binding", NamespaceAdminRole, subjectNames(rb.Subjects), NamespaceAdminBinding, NamespaceAdminBinding)
 		}
 	}
 	for _, ns := range c.idx.sortedNamespaces() {
 		nso := c.idx.get("Namespace", "", ns)
 		path := adminsPath(c.in, ns)
-		if !bound[ns] || len(groups[ns]) == 0 {
-			c.report(NotesNamespaceAdmin, nso, path, "namespace %s has no admin binding; bind ClusterRole %s to its admin groups in a RoleBinding", ns, NamespaceAdminRole)
+		bo := c.idx.get("RoleBinding", ns, NamespaceAdminBinding)
+		if bo == nil {
+			c.report(NotesNamespaceAdmin, nso, path, "namespace %s has no admin binding; bind ClusterRole %s to its admin groups in RoleBinding %s", ns, NamespaceAdminRole, NamespaceAdminBinding)
+			continue
+		}
+		rb, ok := bo.typed.(*rbacv1.RoleBinding)
+		if !ok {
+			continue // reported by the schema rules
+		}
+		if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != NamespaceAdminRole {
+			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, NamespaceAdminRole)
+			continue
+		}
+		var got []string
+		for _, s := range rb.Subjects {
+			if s.Kind != rbacv1.GroupKind {
+				c.report(NotesNamespaceAdmin, bo, path, "binds %s %q; namespace %s's admin binding holds groups only", s.Kind, s.Name, ns)
+				continue
+			}
+			got = append(got, s.Name)
+		}
+		if len(got) == 0 {
+			c.report(NotesNamespaceAdmin, bo, path, "namespace %s's admin binding names no group; bind its admin groups", ns)
 			continue
 		}
 		spec, ok := c.in.Model.Namespaces[ns]
 		if !ok {
-			continue
+			continue // LSST-SEC-002 reports a namespace the model does not declare
 		}
 		want := append([]string(nil), spec.Admins...)
-		got := append([]string(nil), groups[ns]...)
 		sort.Strings(want)
 		sort.Strings(got)
-		if strings.Join(want, ",") != strings.Join(got, ",") {
-			c.report(NotesNamespaceAdmin, nso, path, "namespace %s's admin binding grants %v but the instance names %v; bind exactly the named groups", ns, got, want)
+		if !slices.Equal(want, got) {
+			c.report(NotesNamespaceAdmin, bo, path, "namespace %s's admin binding grants %v but the instance names %v; bind exactly the named groups", ns, got, want)
 		}
 	}
+}
+
+// subjectNames lists subjects as Kind/name (namespace/name for a ServiceAccount).
+func subjectNames(subjects []rbacv1.Subject) []string {
+	out := make([]string, 0, len(subjects))
+	for _, s := range subjects {
+		n := s.Name
+		if s.Namespace != "" {
+			n = s.Namespace + "/" + n
+		}
+		out = append(out, s.Kind+"/"+n)
+	}
+	return out
 }
 
 func checkLogForwarder(c *checker) {

@@ -93,7 +93,7 @@ var Rules = []Rule{
 	{NotesDatasetsReadOnly, "planning notes", Error, "/datasets is read-only everywhere: its PersistentVolumes are read-only NFS with ReadOnlyMany, and every claim, pod volume and mount of it is read-only."},
 	{NotesPublicAspects, "planning notes", Error, "On a public instance all three aspects (api, portal, notebook) are enabled and reachable through an Ingress of their namespace under the instance's domain."},
 	{NotesInwardPrivate, "planning notes", Error, "An inward-facing instance exposes nothing publicly: every Ingress admits only the internal networks, no NetworkPolicy admits traffic from outside them (an ingress rule without from admits every source, so it counts as admitting the outside), no Service is a LoadBalancer."},
-	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin with exactly the groups the instance names for it."},
+	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin whose subjects are exactly the groups the instance names for it; no other binding grants lsst-namespace-admin, and no RoleBinding or ClusterRoleBinding grants Kubernetes' built-in admin ClusterRole (it may edit the namespace's RBAC), whatever its name."},
 	{NotesLogForwarder, "planning notes", Error, "A log forwarder (a DaemonSet of the logging namespace) can run on every node of the instance, whatever its role and taints."},
 }
 
