@@ -26,13 +26,18 @@ func checkNotes(c *checker) {
 // gpfsPV says whether a PersistentVolume is an NFS export of the instance's GPFS, and
 // whether it is /datasets.
 func gpfsPV(c *checker, pv *corev1.PersistentVolume) (gpfs, datasets bool) {
-	nfs := pv.Spec.NFS
-	if nfs == nil {
+	if pv.Spec.NFS == nil {
 		return false, false
 	}
-	server := c.in.Model.Instance.Storage.GPFS.Server
-	gpfs = (server != "" && nfs.Server == server) || strings.HasPrefix(nfs.Path, "/gpfs/")
-	datasets = strings.HasSuffix(strings.TrimRight(nfs.Path, "/"), "/datasets")
+	return gpfsExport(c, pv.Spec.NFS.Server, pv.Spec.NFS.Path)
+}
+
+// gpfsExport says whether an NFS export is of the instance's GPFS (its server, or a path
+// under /gpfs/), and whether it is /datasets.
+func gpfsExport(c *checker, server, path string) (gpfs, datasets bool) {
+	gs := c.in.Model.Instance.Storage.GPFS.Server
+	gpfs = (gs != "" && server == gs) || strings.HasPrefix(path, "/gpfs/")
+	datasets = strings.HasSuffix(strings.TrimRight(path, "/"), "/datasets")
 	return gpfs, datasets
 }
 
@@ -53,18 +58,86 @@ func persistentVolumes(c *checker) []volume {
 	return out
 }
 
-// checkGPFSNeedsLDAP: GPFS (home, project, scratch) is mounted read-write only where user
-// UIDs come from LDAP, since CILogon's UIDs do not match NCSA LDAP's.
+// checkGPFSNeedsLDAP: GPFS home, project and scratch are owned by NCSA LDAP's UIDs, which
+// CILogon's do not match. The schema makes an instance that mounts them take UIDs from
+// LDAP; this checks that the rendered objects do so: only the notebook's user pods mount
+// them, and the hub's spawner gives those pods each user's LDAP UID and GID. A workload's
+// pod template has one identity for every user, so it may not mount them at all.
 func checkGPFSNeedsLDAP(c *checker) {
-	source := c.in.Model.Instance.UserMapping.UIDSource
-	if source == "ldap" {
-		return
-	}
-	for _, v := range persistentVolumes(c) {
-		if gpfs, ds := gpfsPV(c, v.pv); gpfs && !ds && !v.pv.Spec.NFS.ReadOnly {
-			c.report(NotesGPFSNeedsLDAP, v.obj, "instance.userMapping.uidSource", "mounts GPFS %s while user UIDs come from %q; CILogon's UIDs do not match NCSA LDAP: take UIDs from LDAP (userMapping.uidSource \"ldap\") or drop the GPFS mount", v.pv.Spec.NFS.Path, source)
+	claims := gpfsUserClaims(c)
+	for _, p := range c.idx.pods {
+		for _, v := range p.spec.Volumes {
+			switch {
+			case v.PersistentVolumeClaim != nil && claims[p.obj.ns+"/"+v.PersistentVolumeClaim.ClaimName] != "":
+				c.report(NotesGPFSNeedsLDAP, p.obj, "", "volume %s mounts GPFS %s (claim %s), but a pod template runs with one identity for every user, not the user's LDAP UID; GPFS home, project and scratch are for the notebook's user pods only: drop the volume", v.Name, claims[p.obj.ns+"/"+v.PersistentVolumeClaim.ClaimName], v.PersistentVolumeClaim.ClaimName)
+			case v.NFS != nil && gpfsUserExport(c, v.NFS.Server, v.NFS.Path):
+				c.report(NotesGPFSNeedsLDAP, p.obj, "", "volume %s mounts GPFS %s from %s, but a pod template runs with one identity for every user, not the user's LDAP UID; GPFS home, project and scratch are for the notebook's user pods only: drop the volume", v.Name, v.NFS.Path, v.NFS.Server)
+			}
 		}
 	}
+	for _, o := range c.idx.byKind["ConfigMap"] {
+		cm, ok := o.typed.(*corev1.ConfigMap)
+		if !ok {
+			continue
+		}
+		keys := make([]string, 0, len(cm.Data))
+		for k := range cm.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !isHubConfig(k, cm.Data[k]) {
+				continue
+			}
+			h := parseHubConfig(cm.Data[k])
+			ns := h.namespace
+			if ns == "" {
+				ns = o.ns // KubeSpawner's default: the hub's own namespace
+			}
+			var mounted []string
+			for _, cl := range h.claims {
+				if path := claims[ns+"/"+cl]; path != "" {
+					mounted = append(mounted, cl+" ("+path+")")
+				}
+			}
+			if len(mounted) == 0 {
+				continue
+			}
+			if gap := h.ldapIdentityGap(); gap != "" {
+				c.report(NotesGPFSNeedsLDAP, o, "instance.userMapping.uidSource", "%s gives user pods in %s the GPFS claims %s but does not take their UIDs from LDAP: %s. CILogon's UIDs do not match NCSA LDAP's, which own GPFS: set c.KubeSpawner.pre_spawn_hook to a function that looks the user up in LDAP and sets spawner.uid and spawner.gid from uidNumber and gidNumber", k, ns, strings.Join(mounted, ", "), gap)
+			}
+		}
+	}
+}
+
+// gpfsUserExport says whether an NFS export is one of the instance's GPFS file systems
+// other than /datasets: home, project or scratch, which LDAP's UIDs own.
+func gpfsUserExport(c *checker, server, path string) bool {
+	gpfs, ds := gpfsExport(c, server, path)
+	return gpfs && !ds
+}
+
+// gpfsUserClaims maps namespace/claim to the GPFS path of the claims of GPFS home,
+// project and scratch: those a GPFS PersistentVolume's claimRef reserves, and those whose
+// volumeName names one.
+func gpfsUserClaims(c *checker) map[string]string {
+	out := map[string]string{}
+	paths := map[string]string{}
+	for _, v := range persistentVolumes(c) {
+		if v.pv.Spec.NFS == nil || !gpfsUserExport(c, v.pv.Spec.NFS.Server, v.pv.Spec.NFS.Path) {
+			continue
+		}
+		paths[v.obj.name] = v.pv.Spec.NFS.Path
+		if r := v.pv.Spec.ClaimRef; r != nil {
+			out[r.Namespace+"/"+r.Name] = v.pv.Spec.NFS.Path
+		}
+	}
+	for _, o := range c.idx.byKind["PersistentVolumeClaim"] {
+		if pvc, ok := o.typed.(*corev1.PersistentVolumeClaim); ok && paths[pvc.Spec.VolumeName] != "" {
+			out[o.ns+"/"+o.name] = paths[pvc.Spec.VolumeName]
+		}
+	}
+	return out
 }
 
 // checkDatasetsReadOnly: /datasets is read-only everywhere: its PersistentVolumes, the

@@ -89,7 +89,7 @@ var Rules = []Rule{
 	{CapLocalDisk, "capacity", Error, "The local PersistentVolumes on each node fit its local disks minus reservePerNode.imageCacheGB, and each names a node of the instance."},
 	{CapNodeClaimedTwice, "capacity", Error, "No physical node is claimed by two instances (checked across the instances validated together)."},
 
-	{NotesGPFSNeedsLDAP, "planning notes", Error, "GPFS (home, project, scratch) is mounted only where user UIDs come from LDAP: CILogon's UIDs do not match NCSA LDAP, which blocks GPFS mounts."},
+	{NotesGPFSNeedsLDAP, "planning notes", Error, "Only the notebook's user pods mount GPFS home, project and scratch (claims of NFS PersistentVolumes of the site's GPFS other than /datasets, or inline NFS volumes of it): no rendered pod template does, and every JupyterHub config that gives user pods such a claim sets a pre_spawn_hook that looks the user up in LDAP and sets spawner.uid and spawner.gid from uidNumber and gidNumber. CILogon's UIDs do not match NCSA LDAP's, which own GPFS."},
 	{NotesDatasetsReadOnly, "planning notes", Error, "/datasets is read-only everywhere: its PersistentVolumes are read-only NFS with ReadOnlyMany, and every claim, pod volume and mount of it is read-only."},
 	{NotesPublicAspects, "planning notes", Error, "On a public instance all three aspects (api, portal, notebook) are enabled and reachable through an Ingress of their namespace under the instance's domain."},
 	{NotesInwardPrivate, "planning notes", Error, "An inward-facing instance exposes nothing publicly: every Ingress admits only the internal networks, no NetworkPolicy admits traffic from outside them (an ingress rule without from admits every source, so it counts as admitting the outside), no Service is a LoadBalancer."},
