@@ -62,3 +62,12 @@ func copyObject(t testing.TB, u *unstructured.Unstructured) *unstructured.Unstru
 	}
 	return &unstructured.Unstructured{Object: m}
 }
+
+// configMap is a ConfigMap object with data and binaryData.
+func configMap(ns, name string, data, binary map[string]any) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"data":     data, "binaryData": binary,
+	}}
+}

@@ -27,13 +27,18 @@ func checkNotes(c *checker) {
 // gpfsPV says whether a PersistentVolume is an NFS export of the instance's GPFS, and
 // whether it is /datasets.
 func gpfsPV(c *checker, pv *corev1.PersistentVolume) (gpfs, datasets bool) {
-	nfs := pv.Spec.NFS
-	if nfs == nil {
+	if pv.Spec.NFS == nil {
 		return false, false
 	}
-	server := c.in.Model.Instance.Storage.GPFS.Server
-	gpfs = (server != "" && nfs.Server == server) || strings.HasPrefix(nfs.Path, "/gpfs/")
-	datasets = strings.HasSuffix(strings.TrimRight(nfs.Path, "/"), "/datasets")
+	return gpfsExport(c, pv.Spec.NFS.Server, pv.Spec.NFS.Path)
+}
+
+// gpfsExport says whether an NFS export is of the instance's GPFS (its server, or a path
+// under /gpfs/), and whether it is /datasets.
+func gpfsExport(c *checker, server, path string) (gpfs, datasets bool) {
+	gs := c.in.Model.Instance.Storage.GPFS.Server
+	gpfs = (gs != "" && server == gs) || strings.HasPrefix(path, "/gpfs/")
+	datasets = strings.HasSuffix(strings.TrimRight(path, "/"), "/datasets")
 	return gpfs, datasets
 }
 
@@ -54,18 +59,86 @@ func persistentVolumes(c *checker) []volume {
 	return out
 }
 
-// checkGPFSNeedsLDAP: GPFS (home, project, scratch) is mounted read-write only where user
-// UIDs come from LDAP, since CILogon's UIDs do not match NCSA LDAP's.
+// checkGPFSNeedsLDAP: GPFS home, project and scratch are owned by NCSA LDAP's UIDs, which
+// CILogon's do not match. The schema makes an instance that mounts them take UIDs from
+// LDAP; this checks that the rendered objects do so: only the notebook's user pods mount
+// them, and the hub's spawner gives those pods each user's LDAP UID and GID. A workload's
+// pod template has one identity for every user, so it may not mount them at all.
 func checkGPFSNeedsLDAP(c *checker) {
-	source := c.in.Model.Instance.UserMapping.UIDSource
-	if source == "ldap" {
-		return
-	}
-	for _, v := range persistentVolumes(c) {
-		if gpfs, ds := gpfsPV(c, v.pv); gpfs && !ds && !v.pv.Spec.NFS.ReadOnly {
-			c.report(NotesGPFSNeedsLDAP, v.obj, "instance.userMapping.uidSource", "mounts GPFS %s while user UIDs come from %q; CILogon's UIDs do not match NCSA LDAP: take UIDs from LDAP (userMapping.uidSource \"ldap\") or drop the GPFS mount", v.pv.Spec.NFS.Path, source)
+	claims := gpfsUserClaims(c)
+	for _, p := range c.idx.pods {
+		for _, v := range p.spec.Volumes {
+			switch {
+			case v.PersistentVolumeClaim != nil && claims[p.obj.ns+"/"+v.PersistentVolumeClaim.ClaimName] != "":
+				c.report(NotesGPFSNeedsLDAP, p.obj, "", "volume %s mounts GPFS %s (claim %s), but a pod template runs with one identity for every user, not the user's LDAP UID; GPFS home, project and scratch are for the notebook's user pods only: drop the volume", v.Name, claims[p.obj.ns+"/"+v.PersistentVolumeClaim.ClaimName], v.PersistentVolumeClaim.ClaimName)
+			case v.NFS != nil && gpfsUserExport(c, v.NFS.Server, v.NFS.Path):
+				c.report(NotesGPFSNeedsLDAP, p.obj, "", "volume %s mounts GPFS %s from %s, but a pod template runs with one identity for every user, not the user's LDAP UID; GPFS home, project and scratch are for the notebook's user pods only: drop the volume", v.Name, v.NFS.Path, v.NFS.Server)
+			}
 		}
 	}
+	for _, o := range c.idx.byKind["ConfigMap"] {
+		cm, ok := o.typed.(*corev1.ConfigMap)
+		if !ok {
+			continue
+		}
+		keys := make([]string, 0, len(cm.Data))
+		for k := range cm.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !isHubConfig(k, cm.Data[k]) {
+				continue
+			}
+			h := parseHubConfig(cm.Data, k)
+			ns := h.namespace
+			if ns == "" {
+				ns = o.ns // KubeSpawner's default: the hub's own namespace
+			}
+			var mounted []string
+			for _, cl := range h.claims {
+				if path := claims[ns+"/"+cl]; path != "" {
+					mounted = append(mounted, cl+" ("+path+")")
+				}
+			}
+			if len(mounted) == 0 {
+				continue
+			}
+			if gap := h.ldapIdentityGap(); gap != "" {
+				c.report(NotesGPFSNeedsLDAP, o, "instance.userMapping.uidSource", "%s gives user pods in %s the GPFS claims %s but does not take their UIDs from LDAP: %s. CILogon's UIDs do not match NCSA LDAP's, which own GPFS: set c.KubeSpawner.pre_spawn_hook to a function that looks the user up in LDAP and sets spawner.uid and spawner.gid from uidNumber and gidNumber", k, ns, strings.Join(mounted, ", "), gap)
+			}
+		}
+	}
+}
+
+// gpfsUserExport says whether an NFS export is one of the instance's GPFS file systems
+// other than /datasets: home, project or scratch, which LDAP's UIDs own.
+func gpfsUserExport(c *checker, server, path string) bool {
+	gpfs, ds := gpfsExport(c, server, path)
+	return gpfs && !ds
+}
+
+// gpfsUserClaims maps namespace/claim to the GPFS path of the claims of GPFS home,
+// project and scratch: those a GPFS PersistentVolume's claimRef reserves, and those whose
+// volumeName names one.
+func gpfsUserClaims(c *checker) map[string]string {
+	out := map[string]string{}
+	paths := map[string]string{}
+	for _, v := range persistentVolumes(c) {
+		if v.pv.Spec.NFS == nil || !gpfsUserExport(c, v.pv.Spec.NFS.Server, v.pv.Spec.NFS.Path) {
+			continue
+		}
+		paths[v.obj.name] = v.pv.Spec.NFS.Path
+		if r := v.pv.Spec.ClaimRef; r != nil {
+			out[r.Namespace+"/"+r.Name] = v.pv.Spec.NFS.Path
+		}
+	}
+	for _, o := range c.idx.byKind["PersistentVolumeClaim"] {
+		if pvc, ok := o.typed.(*corev1.PersistentVolumeClaim); ok && paths[pvc.Spec.VolumeName] != "" {
+			out[o.ns+"/"+o.name] = paths[pvc.Spec.VolumeName]
+		}
+	}
+	return out
 }
 
 // checkDatasetsReadOnly: /datasets is read-only everywhere: its PersistentVolumes, the
@@ -190,7 +263,11 @@ func checkExposure(c *checker) {
 					}
 				}
 			case *networkingv1.NetworkPolicy:
-				for _, r := range t.Spec.Ingress {
+				for i, r := range t.Spec.Ingress {
+					if len(r.From) == 0 {
+						c.report(NotesInwardPrivate, o, "instance.exposure", "ingress rule %d has no from, so it admits every source, the internet included, on an inward-facing instance; admit only the internal networks %v (ipBlock) or named namespaces", i, inst.InternalCIDRs)
+						continue
+					}
 					for _, peer := range r.From {
 						if peer.IPBlock != nil && !withinAny(peer.IPBlock.CIDR, internal) {
 							c.report(NotesInwardPrivate, o, "instance.exposure", "admits traffic from %s, outside the internal networks %v of this inward-facing instance; admit only those", peer.IPBlock.CIDR, inst.InternalCIDRs)
@@ -240,40 +317,94 @@ func withinAny(s string, nets []*net.IPNet) bool {
 // NamespaceAdminRole is the ClusterRole namespace admins are bound to.
 const NamespaceAdminRole = "lsst-namespace-admin"
 
+// NamespaceAdminBinding is the RoleBinding of each namespace that binds NamespaceAdminRole
+// to the namespace's admin groups.
+const NamespaceAdminBinding = "namespace-admin"
+
+// builtinAdminRole is Kubernetes' own namespace admin ClusterRole. It may create and edit
+// the Roles and RoleBindings of its namespace, so whoever holds it can hand out any
+// namespaced right it has: the platform grants its own lsst-namespace-admin instead.
+const builtinAdminRole = "admin"
+
+// checkNamespaceAdmins: each namespace's admin groups get 'admin' access through its
+// RoleBinding namespace-admin of ClusterRole lsst-namespace-admin, with exactly the groups
+// the instance names; no other binding grants lsst-namespace-admin, and nothing binds the
+// built-in admin ClusterRole.
 func checkNamespaceAdmins(c *checker) {
-	groups := map[string][]string{} // namespace → groups bound to the admin role
-	bound := map[string]bool{}
-	for _, o := range c.idx.byKind["RoleBinding"] {
-		rb, ok := o.typed.(*rbacv1.RoleBinding)
-		if !ok || rb.RoleRef.Kind != "ClusterRole" || (rb.RoleRef.Name != NamespaceAdminRole && rb.RoleRef.Name != "admin") {
+	for _, o := range c.idx.byKind["ClusterRoleBinding"] {
+		crb, ok := o.typed.(*rbacv1.ClusterRoleBinding)
+		if !ok || crb.RoleRef.Kind != "ClusterRole" {
 			continue
 		}
-		bound[o.ns] = true
-		for _, s := range rb.Subjects {
-			if s.Kind == rbacv1.GroupKind {
-				groups[o.ns] = append(groups[o.ns], s.Name)
-			}
+		switch crb.RoleRef.Name {
+		case builtinAdminRole, NamespaceAdminRole:
+			c.report(NotesNamespaceAdmin, o, "instance.access", "binds ClusterRole %s cluster-wide, which makes %s admins of every namespace; grant admin access per namespace in its RoleBinding %s of ClusterRole %s", crb.RoleRef.Name, subjectNames(crb.Subjects), NamespaceAdminBinding, NamespaceAdminRole)
+		}
+	}
+	for _, o := range c.idx.byKind["RoleBinding"] {
+		rb, ok := o.typed.(*rbacv1.RoleBinding)
+		if !ok || o.name == NamespaceAdminBinding || rb.RoleRef.Kind != "ClusterRole" {
+			continue
+		}
+		switch rb.RoleRef.Name {
+		case builtinAdminRole:
+			c.report(NotesNamespaceAdmin, o, adminsPath(c.in, o.ns), "binds the built-in ClusterRole admin, which may edit the namespace's Roles and RoleBindings, to %s; admin access goes through RoleBinding %s of ClusterRole %s only", subjectNames(rb.Subjects), NamespaceAdminBinding, NamespaceAdminRole)
+		case NamespaceAdminRole:
+			c.report(NotesNamespaceAdmin, o, adminsPath(c.in, o.ns), "grants ClusterRole %s to %s outside RoleBinding %s; name the namespace's admins in the instance so that %s holds them, and drop this binding", NamespaceAdminRole, subjectNames(rb.Subjects), NamespaceAdminBinding, NamespaceAdminBinding)
 		}
 	}
 	for _, ns := range c.idx.sortedNamespaces() {
 		nso := c.idx.get("Namespace", "", ns)
 		path := adminsPath(c.in, ns)
-		if !bound[ns] || len(groups[ns]) == 0 {
-			c.report(NotesNamespaceAdmin, nso, path, "namespace %s has no admin binding; bind ClusterRole %s to its admin groups in a RoleBinding", ns, NamespaceAdminRole)
+		bo := c.idx.get("RoleBinding", ns, NamespaceAdminBinding)
+		if bo == nil {
+			c.report(NotesNamespaceAdmin, nso, path, "namespace %s has no admin binding; bind ClusterRole %s to its admin groups in RoleBinding %s", ns, NamespaceAdminRole, NamespaceAdminBinding)
+			continue
+		}
+		rb, ok := bo.typed.(*rbacv1.RoleBinding)
+		if !ok {
+			continue // reported by the schema rules
+		}
+		if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != NamespaceAdminRole {
+			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, NamespaceAdminRole)
+			continue
+		}
+		var got []string
+		for _, s := range rb.Subjects {
+			if s.Kind != rbacv1.GroupKind {
+				c.report(NotesNamespaceAdmin, bo, path, "binds %s %q; namespace %s's admin binding holds groups only", s.Kind, s.Name, ns)
+				continue
+			}
+			got = append(got, s.Name)
+		}
+		if len(got) == 0 {
+			c.report(NotesNamespaceAdmin, bo, path, "namespace %s's admin binding names no group; bind its admin groups", ns)
 			continue
 		}
 		spec, ok := c.in.Model.Namespaces[ns]
 		if !ok {
-			continue
+			continue // LSST-SEC-002 reports a namespace the model does not declare
 		}
 		want := append([]string(nil), spec.Admins...)
-		got := append([]string(nil), groups[ns]...)
 		sort.Strings(want)
 		sort.Strings(got)
-		if strings.Join(want, ",") != strings.Join(got, ",") {
-			c.report(NotesNamespaceAdmin, nso, path, "namespace %s's admin binding grants %v but the instance names %v; bind exactly the named groups", ns, got, want)
+		if !slices.Equal(want, got) {
+			c.report(NotesNamespaceAdmin, bo, path, "namespace %s's admin binding grants %v but the instance names %v; bind exactly the named groups", ns, got, want)
 		}
 	}
+}
+
+// subjectNames lists subjects as Kind/name (namespace/name for a ServiceAccount).
+func subjectNames(subjects []rbacv1.Subject) []string {
+	out := make([]string, 0, len(subjects))
+	for _, s := range subjects {
+		n := s.Name
+		if s.Namespace != "" {
+			n = s.Namespace + "/" + n
+		}
+		out = append(out, s.Kind+"/"+n)
+	}
+	return out
 }
 
 func checkLogForwarder(c *checker) {

@@ -2,6 +2,8 @@ package validate
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -155,8 +157,12 @@ func checkClaim(c *checker, o *object, ns, name string, spec *corev1.PersistentV
 		}
 		return
 	}
+	// An omitted storageClassName asks for the cluster's default StorageClass, which the
+	// platform does not make: the claim would wait forever (or bind to whatever class an
+	// operator once marked default), so it must name its volume or its class.
 	if spec.StorageClassName == nil {
-		return // the cluster's default StorageClass
+		c.report(RefClaim, o, "", "%s names neither a volumeName nor a storageClassName, so it waits for a default StorageClass, which the platform does not have; name a PersistentVolume or a StorageClass of the instance", what)
+		return
 	}
 	sc := *spec.StorageClassName
 	if sc == "" {
@@ -209,13 +215,22 @@ func checkPodRefs(c *checker, p *pod) {
 	volumes := map[string]bool{}
 	for _, v := range spec.Volumes {
 		volumes[v.Name] = true
+		where := "volume " + v.Name
 		switch {
 		case v.ConfigMap != nil:
-			if c.idx.get("ConfigMap", ns, v.ConfigMap.Name) == nil && !optional(v.ConfigMap.Optional) {
-				c.report(RefPodVolume, o, "", "volume %q: ConfigMap %q does not exist in namespace %s; add it or fix the name", v.Name, v.ConfigMap.Name, ns)
-			}
+			checkConfigMapRef(c, o, ns, v.ConfigMap.Name, itemKeys(v.ConfigMap.Items), optional(v.ConfigMap.Optional), where)
 		case v.Secret != nil:
-			checkSecretRef(c, o, ns, v.Secret.SecretName, "", optional(v.Secret.Optional), "volume "+v.Name)
+			checkSecretRef(c, o, ns, v.Secret.SecretName, itemKeys(v.Secret.Items), optional(v.Secret.Optional), where)
+		case v.Projected != nil:
+			for i, src := range v.Projected.Sources {
+				w := fmt.Sprintf("%s source %d", where, i)
+				if r := src.ConfigMap; r != nil {
+					checkConfigMapRef(c, o, ns, r.Name, itemKeys(r.Items), optional(r.Optional), w)
+				}
+				if r := src.Secret; r != nil {
+					checkSecretRef(c, o, ns, r.Name, itemKeys(r.Items), optional(r.Optional), w)
+				}
+			}
 		case v.PersistentVolumeClaim != nil:
 			if c.idx.get("PersistentVolumeClaim", ns, v.PersistentVolumeClaim.ClaimName) == nil {
 				c.report(RefPodVolume, o, "", "volume %q: PersistentVolumeClaim %q does not exist in namespace %s; add it or fix the claimName", v.Name, v.PersistentVolumeClaim.ClaimName, ns)
@@ -236,29 +251,72 @@ func checkPodRefs(c *checker, p *pod) {
 			if e.ValueFrom == nil {
 				continue
 			}
+			where := "container " + ct.Name + " env " + e.Name
 			if r := e.ValueFrom.SecretKeyRef; r != nil {
-				checkSecretRef(c, o, ns, r.Name, r.Key, optional(r.Optional), "container "+ct.Name+" env "+e.Name)
+				checkSecretRef(c, o, ns, r.Name, []string{r.Key}, optional(r.Optional), where)
 			}
-			if r := e.ValueFrom.ConfigMapKeyRef; r != nil && !optional(r.Optional) {
-				if c.idx.get("ConfigMap", ns, r.Name) == nil {
-					c.report(RefPodVolume, o, "", "container %s env %s: ConfigMap %q does not exist in namespace %s; add it or fix the name", ct.Name, e.Name, r.Name, ns)
-				}
+			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+				checkConfigMapRef(c, o, ns, r.Name, []string{r.Key}, optional(r.Optional), where)
 			}
 		}
 		for _, ef := range ct.EnvFrom {
+			where := "container " + ct.Name + " envFrom"
 			if ef.SecretRef != nil {
-				checkSecretRef(c, o, ns, ef.SecretRef.Name, "", optional(ef.SecretRef.Optional), "container "+ct.Name+" envFrom")
+				checkSecretRef(c, o, ns, ef.SecretRef.Name, nil, optional(ef.SecretRef.Optional), where)
 			}
-			if ef.ConfigMapRef != nil && !optional(ef.ConfigMapRef.Optional) && c.idx.get("ConfigMap", ns, ef.ConfigMapRef.Name) == nil {
-				c.report(RefPodVolume, o, "", "container %s envFrom: ConfigMap %q does not exist in namespace %s; add it or fix the name", ct.Name, ef.ConfigMapRef.Name, ns)
+			if ef.ConfigMapRef != nil {
+				checkConfigMapRef(c, o, ns, ef.ConfigMapRef.Name, nil, optional(ef.ConfigMapRef.Optional), where)
 			}
 		}
 	}
 }
 
+// itemKeys are the keys a volume's items project.
+func itemKeys(items []corev1.KeyToPath) []string {
+	keys := make([]string, 0, len(items))
+	for _, it := range items {
+		keys = append(keys, it.Key)
+	}
+	return keys
+}
+
+// checkConfigMapRef: a ConfigMap a pod reads exists in its namespace, and every key it
+// reads (an env key, a volume's items) is a key of its data or binaryData. An optional
+// reference may miss both: the kubelet then skips it.
+func checkConfigMapRef(c *checker, o *object, ns, name string, keys []string, opt bool, where string) {
+	if opt {
+		return
+	}
+	cmo := c.idx.get("ConfigMap", ns, name)
+	if cmo == nil {
+		c.report(RefPodVolume, o, "", "%s: ConfigMap %q does not exist in namespace %s; add it or fix the name", where, name, ns)
+		return
+	}
+	cm, ok := cmo.typed.(*corev1.ConfigMap)
+	if !ok {
+		return // reported by the schema rules
+	}
+	have := make([]string, 0, len(cm.Data)+len(cm.BinaryData))
+	for k := range cm.Data {
+		have = append(have, k)
+	}
+	for k := range cm.BinaryData {
+		have = append(have, k)
+	}
+	sort.Strings(have)
+	for _, k := range keys {
+		if !slices.Contains(have, k) {
+			c.report(RefSecretKey, o, "", "%s: key %q is not a key of ConfigMap %s/%s (it has %v); use one of them or add the key", where, k, ns, name, have)
+		}
+	}
+}
+
 // checkSecretRef: a Secret is either an object of the instance or one of the out-of-band
-// Secrets the instance lists; a key read from the latter must be one of its listed keys.
-func checkSecretRef(c *checker, o *object, ns, name, k string, opt bool, where string) {
+// Secrets the instance lists; every key read from the latter (an env key, a volume's items)
+// must be one of its listed keys. The keys of a Secret of the instance are not checked: git
+// holds no Secret data (LSST-SEC-003), so its keys are not known from git. An
+// optional reference may miss both: the kubelet then skips it.
+func checkSecretRef(c *checker, o *object, ns, name string, keys []string, opt bool, where string) {
 	if c.idx.get("Secret", ns, name) != nil || opt {
 		return
 	}
@@ -267,15 +325,11 @@ func checkSecretRef(c *checker, o *object, ns, name, k string, opt bool, where s
 		c.report(RefPodVolume, o, "", "%s: Secret %q is neither in the instance nor among its out-of-band Secrets of namespace %s; list it in the schema's secrets or fix the name", where, name, ns)
 		return
 	}
-	if k == "" {
-		return
-	}
-	for _, have := range oob.Keys {
-		if have == k {
-			return
+	for _, k := range keys {
+		if !slices.Contains(oob.Keys, k) {
+			c.report(RefSecretKey, o, "", "%s: key %q is not one of the keys %v listed for out-of-band Secret %s/%s; use one of them or list the key", where, k, oob.Keys, ns, name)
 		}
 	}
-	c.report(RefSecretKey, o, "", "%s: key %q is not one of the keys %v listed for out-of-band Secret %s/%s; use one of them or list the key", where, k, oob.Keys, ns, name)
 }
 
 func optional(b *bool) bool { return b != nil && *b }

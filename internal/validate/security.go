@@ -53,22 +53,20 @@ func checkSecurity(c *checker) {
 	checkDefaultDeny(c)
 }
 
-// declaredLevel is the Pod Security level the instance declares for ns: the model's, or the
-// Namespace's enforce label, or "restricted".
-func declaredLevel(c *checker, ns string) string {
-	if n, ok := c.in.Model.Namespaces[ns]; ok && n.PodSecurity != "" {
-		return n.PodSecurity
+// declaredLevel is the Pod Security level the instance's model declares for ns, and
+// whether the model declares ns at all. A namespace the model does not declare is held to
+// "restricted": its Namespace's own label is what is being checked, so it cannot be the
+// standard it is checked against.
+func declaredLevel(c *checker, ns string) (string, bool) {
+	n, ok := c.in.Model.Namespaces[ns]
+	if ok && n.PodSecurity != "" {
+		return n.PodSecurity, true
 	}
-	if o := c.idx.get("Namespace", "", ns); o != nil {
-		if l := o.u.GetLabels()[api.EnforceLevelLabel]; l != "" {
-			return l
-		}
-	}
-	return string(api.LevelRestricted)
+	return string(api.LevelRestricted), ok
 }
 
 func checkPodSecurity(c *checker, p *pod) {
-	lvl := declaredLevel(c, p.obj.ns)
+	lvl, _ := declaredLevel(c, p.obj.ns)
 	level, err := api.ParseLevel(lvl)
 	if err != nil {
 		return // reported on the Namespace
@@ -80,8 +78,12 @@ func checkPodSecurity(c *checker, p *pod) {
 }
 
 func checkNamespaceLevel(c *checker, o *object, ns *corev1.Namespace) {
-	want := declaredLevel(c, o.name)
+	want, declared := declaredLevel(c, o.name)
 	got := ns.Labels[api.EnforceLevelLabel]
+	if !declared {
+		c.report(SecNamespaceLevel, o, "", "namespace %s is rendered but the instance's model does not declare it, so no Pod Security level is declared for it (label %s is %q); declare it among the model's namespaces with its level, or drop the Namespace", o.name, api.EnforceLevelLabel, got)
+		return
+	}
 	if _, err := api.ParseLevel(got); err != nil || got != want {
 		c.report(SecNamespaceLevel, o, "", "label %s is %q, but the instance declares %q; set the label to the declared level", api.EnforceLevelLabel, got, want)
 	}
