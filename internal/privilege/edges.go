@@ -167,8 +167,9 @@ func (c *closure) canAny(r Request, verbs ...string) *fact {
 	return best
 }
 
-// permFacts returns the permission facts of earlier rounds that allow r for some
-// resource name (r.Name is ignored), so that a rule can follow each name.
+// permFacts returns the permission facts of earlier rounds that allow r in some
+// namespace for some resource name (r.Namespace and r.Name are ignored), so that a rule
+// can follow each.
 func (c *closure) permFacts(r Request) []*fact {
 	var out []*fact
 	for _, k := range bucketKeys(r.Resource) {
@@ -176,7 +177,7 @@ func (c *closure) permFacts(r Request) []*fact {
 			if f.round >= c.round {
 				break
 			}
-			r.Name = f.power.Permission.ResourceName
+			r.Namespace, r.Name = f.power.Permission.Namespace, f.power.Permission.ResourceName
 			if f.power.Permission.allows(r) {
 				out = append(out, f)
 			}
@@ -242,7 +243,12 @@ func (c *closure) grant(roleKind, roleName, namespace, via string, from *fact) {
 				p.ResourceName = t.ResourceNames[0]
 			}
 			if namespace != "" && isClusterScoped(p.Resource) {
-				continue // matches no request: see clusterScoped
+				if p.Resource != "clusterroles" || (p.Verb != "bind" && p.Verb != rbacv1.VerbAll) {
+					continue // matches no request: see clusterScoped
+				}
+				// The bind check for a RoleBinding's ClusterRole is made in the binding's
+				// namespace (ruleBind): this grant is that and nothing else.
+				p.Verb = "bind"
 			}
 			c.emit(PermissionPower(p), EdgeGrant, via+" → "+r.id, from)
 		}

@@ -162,7 +162,8 @@ func (p Permission) allows(r Request) bool {
 
 // clusterScoped lists the built-in resources that have no namespace. A RoleBinding's grant
 // on them matches no request (requests for them carry no namespace), so the analysis drops
-// it. "namespaces" is not here: a request for namespace N carries namespace N, so a
+// it; but for bind on clusterroles, which the apiserver checks in the namespace of the
+// RoleBinding being written. "namespaces" is not here: a request for namespace N carries namespace N, so a
 // RoleBinding in N does grant access to N itself. Unknown resources count as namespaced.
 var clusterScoped = map[string]bool{
 	"nodes": true, "persistentvolumes": true, "componentstatuses": true,
@@ -501,7 +502,7 @@ func newIndex(objs Objects, w World) (*index, error) {
 		if !unique("built-in ClusterRole/" + r.Name) {
 			continue
 		}
-		cr, err := newClusterRole("built-in ClusterRole "+r.Name, r)
+		cr, err := newClusterRole("built-in ClusterRole "+r.Name, "World.BuiltinClusterRoles: ClusterRole/"+r.Name, r)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -520,7 +521,7 @@ func newIndex(objs Objects, w World) (*index, error) {
 			errs = append(errs, fmt.Errorf("ClusterRole/%s: redefines the built-in ClusterRole of that name, which the apiserver reconciles at every start; choose another name", r.Name))
 			continue
 		}
-		cr, err := newClusterRole("ClusterRole "+r.Name, r)
+		cr, err := newClusterRole("ClusterRole "+r.Name, "ClusterRole/"+r.Name, r)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -555,7 +556,7 @@ func newIndex(objs Objects, w World) (*index, error) {
 	}
 	for _, name := range w.SystemNamespaces {
 		if _, ok := ix.namespaces[name]; !ok {
-			ix.namespaces[name] = &namespace{name: name, enforce: w.DefaultEnforce, source: fmt.Sprintf("namespace %s is not labelled (default %s)", name, w.DefaultEnforce)}
+			ix.ns(name).source = fmt.Sprintf("namespace %s is not labelled (default %s)", name, w.DefaultEnforce)
 		}
 	}
 
@@ -621,6 +622,7 @@ func newIndex(objs Objects, w World) (*index, error) {
 		return nil, errors.Join(errs...)
 	}
 	for name := range ix.namespaces {
+		ix.ns(name) // every namespace has its default ServiceAccount
 		ix.nsNames = append(ix.nsNames, name)
 	}
 	sort.Strings(ix.nsNames)
@@ -645,7 +647,8 @@ func (ix *index) ns(name string) *namespace {
 	return n
 }
 
-func newClusterRole(id string, r rbacv1.ClusterRole) (*role, error) {
+// newClusterRole resolves a ClusterRole; id names it in paths, errID in errors.
+func newClusterRole(id, errID string, r rbacv1.ClusterRole) (*role, error) {
 	cr := &role{id: id, rules: r.Rules, labels: r.Labels}
 	if r.AggregationRule != nil {
 		cr.aggregated = true
@@ -653,7 +656,7 @@ func newClusterRole(id string, r rbacv1.ClusterRole) (*role, error) {
 		for i, sel := range r.AggregationRule.ClusterRoleSelectors {
 			s, err := metav1.LabelSelectorAsSelector(&sel)
 			if err != nil {
-				return nil, fmt.Errorf("%s: aggregationRule.clusterRoleSelectors[%d]: %w", strings.Replace(id, " ", "/", 1), i, err)
+				return nil, fmt.Errorf("%s: aggregationRule.clusterRoleSelectors[%d]: %w", errID, i, err)
 			}
 			cr.selectors = append(cr.selectors, s)
 		}
