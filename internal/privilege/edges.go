@@ -116,10 +116,18 @@ func (ix *index) newClosure(s Subject) *closure {
 	return c
 }
 
-// emit records a power unless it is already reached.
+// emit records a power unless it is already reached. Of the powers it derives from, the
+// one reached last becomes the path's previous step, so that a path is as long as the
+// derivation is deep; the others are listed beside the step.
 func (c *closure) emit(p Power, e Edge, via string, from *fact, with ...*fact) {
 	if _, ok := c.facts[p]; ok {
 		return
+	}
+	for i, w := range with {
+		if w.round > from.round {
+			with = slices.Clone(with)
+			from, with[i] = w, from
+		}
 	}
 	f := &fact{power: p, edge: e, via: via, from: from, with: with, round: c.round}
 	c.facts[p] = f
@@ -450,6 +458,9 @@ func ruleExec(c *closure, _ []*fact) {
 // Secrets.
 func ruleReadSecrets(c *closure, _ []*fact) {
 	for _, ns := range append([]string{""}, c.ix.nsNames...) {
+		if _, everywhere := c.facts[ReadSecretsPower("", "")]; everywhere && ns != "" {
+			break // every namespace's Secrets are reached already
+		}
 		if f := c.canAny(Request{Namespace: ns, Resource: "secrets"}, "get", "list", "watch"); f != nil {
 			c.emit(ReadSecretsPower(ns, ""), EdgeReadSecrets, "", f)
 		}

@@ -219,7 +219,7 @@ func TestEdges(t *testing.T) {
 			want: map[Power][]Edge{deployer: {EdgeGrant, EdgeReadSecrets, EdgeTokenSecret}}},
 		{name: "creating a token Secret it can read back",
 			objs: grantIn("app", policyRule("create", "core", "secrets"), policyRule("get", "core", "secrets", "mine")), subject: Group("g"),
-			want: map[Power][]Edge{deployer: {EdgeGrant, EdgeCreateTokenSecret}}},
+			want: map[Power][]Edge{deployer: {EdgeGrant, EdgeReadSecrets, EdgeCreateTokenSecret}}},
 		{name: "creating Secrets it cannot read",
 			objs: grantIn("app", policyRule("create", "core", "secrets")), subject: Group("g"),
 			not: []Power{deployer}},
