@@ -47,7 +47,7 @@ func TestEdges(t *testing.T) {
 	}
 	all := func(ns string) Power { return perm(ns, "*", "*", "*", "") }
 	admin := ClusterAdminPower()
-	every := NodeRootPower("every node")
+	every := NodeRootPower(AllNodes)
 	deployer := ActAsPower(ServiceAccount("app", "deployer"))
 
 	agent := workloadObj("DaemonSet", "ops", "agent", corev1.PodSpec{

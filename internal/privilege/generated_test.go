@@ -3,7 +3,6 @@ package privilege
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -110,59 +109,111 @@ func TestGeneratedInstances(t *testing.T) {
 			if !ok || len(r.Path) != 2 || r.Path[0].Edge != EdgeGrant || r.Path[1].Edge != EdgeWildcard || !strings.Contains(r.Path[0].Via, "ClusterRoleBinding break-glass") {
 				t.Errorf("%s: want cluster-admin through ClusterRoleBinding break-glass, got %v (%s)", bg, ok, r)
 			}
-			var report []string
 			for _, r := range a.ClusterAdminEquivalents() {
 				if r.Path[0].Edge != EdgeGrant {
 					t.Errorf("path does not start with a binding: %s", r)
 				}
-				report = append(report, "cluster-admin: "+r.String())
 			}
-			for _, s := range []Subject{ServiceAccount("dashboard", "dashboard-viewer")} {
-				for _, r := range a.SecretReads(s) {
-					report = append(report, "read-only reads Secrets: "+r.String())
-				}
-			}
-			for _, b := range objs.ClusterRoleBindings {
-				if b.Name != "bastion-users" {
-					continue
-				}
-				for _, s := range b.Subjects {
-					for _, r := range a.SecretReads(Group(s.Name)) {
-						report = append(report, "read-only reads Secrets: "+r.String())
-					}
-				}
-			}
-			admins := namespaceAdmins(objs)
-			for _, g := range sortedKeys(admins) {
-				beyond := a.BeyondNamespaces(Group(g), admins[g]...)
-				report = append(report, summarizeBeyond(Group(g), admins[g], beyond)...)
-			}
+			report := instanceReport(objs, a)
 			t.Logf("%s: %d findings\n%s", name, len(report), strings.Join(report, "\n"))
 		})
 	}
 }
 
-// summarizeBeyond keeps, of a namespace admin's powers beyond its namespaces, the most
-// far-reaching of each kind: every cluster-admin, node-root and act-as reach, and the
-// first of the others.
-func summarizeBeyond(g Subject, own []string, rs []Reach) []string {
+// instanceReport says what the three queries find in one instance, most far-reaching
+// first: who reaches cluster-admin (and the sync ServiceAccount's bind path besides its
+// shortest); what read-only identities read; and, per namespace admin group and
+// namespace, whether it runs (privileged) pods there, which of the namespace's
+// ServiceAccounts it acts as that reach beyond the namespace, and where it is root.
+func instanceReport(objs Objects, a *Analysis) []string {
 	var out []string
-	seen := map[PowerKind]int{}
-	for _, r := range rs {
-		seen[r.Power.Kind]++
-		switch r.Power.Kind {
-		case KindClusterAdmin, KindNodeRoot, KindActAs, KindRunPods:
-		default:
-			if seen[r.Power.Kind] > 1 {
-				continue
+	for _, r := range a.ClusterAdminEquivalents() {
+		out = append(out, "cluster-admin: "+r.String())
+	}
+	if r, ok := a.Reach(ServiceAccount("lsstgen-system", "lsstgen-sync"), BindsRolePower("ClusterRole", "cluster-admin", "")); ok {
+		out = append(out, "also: "+r.String())
+	}
+	readOnly := []Subject{ServiceAccount("dashboard", "dashboard-viewer")}
+	for _, b := range objs.ClusterRoleBindings {
+		if b.Name == "bastion-users" {
+			for _, s := range b.Subjects {
+				readOnly = append(readOnly, Group(s.Name))
 			}
 		}
-		out = append(out, fmt.Sprintf("beyond %v: %s", own, r))
 	}
-	for _, k := range kindOrder {
-		if n := seen[k]; n > 1 && !slices.Contains([]PowerKind{KindClusterAdmin, KindNodeRoot, KindActAs, KindRunPods}, k) {
-			out = append(out, fmt.Sprintf("beyond %v: %s … and %d more %s powers", own, g, n-1, k))
+	for _, s := range readOnly {
+		rs := a.SecretReads(s)
+		if len(rs) == 0 {
+			out = append(out, fmt.Sprintf("read-only %s reads no Secret", s))
+		}
+		for _, r := range rs {
+			out = append(out, "read-only reads Secrets: "+r.String())
+		}
+	}
+	admins := namespaceAdmins(objs)
+	for _, g := range sortedKeys(admins) {
+		own := admins[g]
+		sort.Strings(own)
+		beyond := a.BeyondNamespaces(Group(g), own...)
+		out = append(out, fmt.Sprintf("admins %s of %v: %d powers beyond their namespaces", g, own, len(beyond)))
+		for _, ns := range own {
+			// The pods its own grant runs there (privileged or not, as the namespace says).
+			for _, priv := range []bool{true, false} {
+				if r, ok := a.Reach(Group(g), RunPodsPower(ns, priv)); ok && len(r.Path) == 2 {
+					out = append(out, "  "+r.String())
+				}
+			}
+			for _, sa := range a.ix.serviceAccounts(ns) {
+				far := a.BeyondNamespaces(ServiceAccount(ns, sa), ns)
+				if len(far) == 0 {
+					continue
+				}
+				if r, ok := a.Reach(Group(g), ActAsPower(ServiceAccount(ns, sa))); ok {
+					out = append(out, fmt.Sprintf("  %s — which reaches %s", r, far[0].Power))
+				}
+			}
+		}
+		for _, r := range beyond {
+			if r.Power.Kind == KindNodeRoot && r.Path[len(r.Path)-1].Edge == EdgeExec {
+				out = append(out, "  "+r.String())
+			}
 		}
 	}
 	return out
+}
+
+// BenchmarkAnalyzePDAC measures the analysis of instance pdac: checking its objects and
+// computing what every subject reaches, as the validate rule will.
+func BenchmarkAnalyzePDAC(b *testing.B) {
+	root, err := repo.FindRoot(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := testcluster.ReadInstance(filepath.Join(root, repo.GeneratedDir, "pdac"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var in []runtime.Object
+	for _, o := range raw {
+		in = append(in, o.Unstructured)
+	}
+	objs, err := Collect(in...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := render.Instance(root, "pdac")
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := instanceWorld(res.Model)
+	b.ReportAllocs()
+	for b.Loop() {
+		a, err := Analyze(objs, w)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range a.Subjects() {
+			a.Reaches(s)
+		}
+	}
 }

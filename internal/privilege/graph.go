@@ -33,9 +33,13 @@ type Subject struct {
 	Name      string
 }
 
-// User, Group and ServiceAccount return the subject of that kind.
-func User(name string) Subject  { return Subject{Kind: rbacv1.UserKind, Name: name} }
+// User returns the subject User name.
+func User(name string) Subject { return Subject{Kind: rbacv1.UserKind, Name: name} }
+
+// Group returns the subject Group name.
 func Group(name string) Subject { return Subject{Kind: rbacv1.GroupKind, Name: name} }
+
+// ServiceAccount returns the subject ServiceAccount namespace/name.
 func ServiceAccount(namespace, name string) Subject {
 	return Subject{Kind: rbacv1.ServiceAccountKind, Namespace: namespace, Name: name}
 }
@@ -225,17 +229,31 @@ type Power struct {
 	Privileged bool       // KindRunPods
 }
 
-// The constructors of each kind of Power.
-func ClusterAdminPower() Power           { return Power{Kind: KindClusterAdmin} }
-func NodeRootPower(pool string) Power    { return Power{Kind: KindNodeRoot, Name: pool} }
-func ActAsPower(s Subject) Power         { return Power{Kind: KindActAs, Subject: s} }
+// ClusterAdminPower returns the power of cluster-admin.
+func ClusterAdminPower() Power { return Power{Kind: KindClusterAdmin} }
+
+// NodeRootPower returns root on the nodes of a pool (AllNodes without pools).
+func NodeRootPower(pool string) Power { return Power{Kind: KindNodeRoot, Name: pool} }
+
+// ActAsPower returns acting as s.
+func ActAsPower(s Subject) Power { return Power{Kind: KindActAs, Subject: s} }
+
+// PermissionPower returns holding permission p.
 func PermissionPower(p Permission) Power { return Power{Kind: KindPermission, Permission: p} }
+
+// RunPodsPower returns running pods of one's own making in namespace, privileged or not.
 func RunPodsPower(namespace string, privileged bool) Power {
 	return Power{Kind: KindRunPods, Namespace: namespace, Privileged: privileged}
 }
+
+// ReadSecretsPower returns reading Secret name in namespace; an empty name means every
+// Secret there, an empty namespace every namespace.
 func ReadSecretsPower(namespace, name string) Power {
 	return Power{Kind: KindReadSecrets, Namespace: namespace, Name: name}
 }
+
+// BindsRolePower returns binding role (of roleKind Role or ClusterRole) to oneself in
+// namespace, or cluster-wide when namespace is empty.
 func BindsRolePower(roleKind, role, namespace string) Power {
 	return Power{Kind: KindBindsRole, RoleKind: roleKind, Name: role, Namespace: namespace}
 }
@@ -246,6 +264,9 @@ func (p Power) String() string {
 	case KindClusterAdmin:
 		return "cluster-admin"
 	case KindNodeRoot:
+		if p.Name == AllNodes {
+			return "root on every node"
+		}
 		return "root on the nodes of pool " + p.Name
 	case KindActAs:
 		return "acts as " + p.Subject.String()
@@ -826,6 +847,9 @@ func (ix *index) newWorkload(wl Workload) (*workload, error) {
 	}
 
 	affinity := nodeaffinity.NewRequiredNodeAffinity(spec.NodeSelector, spec.Affinity)
+	if _, err := affinity.Match(&corev1.Node{}); err != nil {
+		return nil, fmt.Errorf("%s/%s/%s: spec.template.spec.affinity: %w", wl.Kind, wl.Namespace, wl.Name, err)
+	}
 	restricted := nodeaffinity.NewRequiredNodeAffinity(restrictedLabels(spec.NodeSelector), restrictedAffinity(spec.Affinity))
 	for _, p := range ix.pools {
 		if p.all {
@@ -836,15 +860,11 @@ func (ix *index) newWorkload(wl Workload) (*workload, error) {
 		if _, untolerated := corehelpers.FindMatchingUntoleratedTaint(klog.Background(), p.taints, spec.Tolerations, hardTaint, false); untolerated {
 			continue
 		}
-		lands, err := p.matches(affinity)
-		if err != nil {
-			return nil, fmt.Errorf("%s/%s/%s: spec.template.spec.affinity: %w", wl.Kind, wl.Namespace, wl.Name, err)
-		}
-		if lands {
+		// Both selectors parsed above (restricted keeps a part of affinity's terms).
+		if lands, _ := p.matches(affinity); lands {
 			x.pools = append(x.pools, p.name)
 		}
-		// A rooted node can forge every label but the restricted ones; restricted is
-		// checked with the same parser, so it cannot fail where affinity did not.
+		// A rooted node can forge every label but the restricted ones.
 		if attracted, _ := p.matches(restricted); attracted {
 			x.attractedBy = append(x.attractedBy, p.name)
 		}

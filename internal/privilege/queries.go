@@ -3,7 +3,6 @@ package privilege
 import (
 	"cmp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -149,20 +148,25 @@ func (a *Analysis) Reaches(s Subject) []Reach {
 	return out
 }
 
+// sortReaches orders reaches by kind (as kindOrder), subject, path length and the power
+// in words, each reach's words written once.
 func sortReaches(rs []Reach) {
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i], rs[j]
-		if ka, kb := slices.Index(kindOrder, a.Power.Kind), slices.Index(kindOrder, b.Power.Kind); ka != kb {
-			return ka < kb
-		}
-		if c := compareSubjects(a.Subject, b.Subject); c != 0 {
-			return c < 0
-		}
-		if len(a.Path) != len(b.Path) {
-			return len(a.Path) < len(b.Path)
-		}
-		return a.Power.String() < b.Power.String()
+	type keyed struct {
+		kind  int
+		words string
+		r     Reach
+	}
+	ks := make([]keyed, len(rs))
+	for i, r := range rs {
+		ks[i] = keyed{slices.Index(kindOrder, r.Power.Kind), r.Power.String(), r}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.kind, b.kind), compareSubjects(a.r.Subject, b.r.Subject),
+			cmp.Compare(len(a.r.Path), len(b.r.Path)), cmp.Compare(a.words, b.words))
 	})
+	for i := range ks {
+		rs[i] = ks[i].r
+	}
 }
 
 // Reach returns how s reaches p, if it does.

@@ -73,10 +73,10 @@ func TestReachString(t *testing.T) {
 				"with create clusterrolebindings.rbac.authorization.k8s.io cluster-wide → " +
 				"binds ClusterRole cluster-admin to itself cluster-wide → a ClusterRoleBinding it creates → built-in ClusterRole cluster-admin → " +
 				"* *.* cluster-wide → cluster-admin"},
-		{Group("ops-admins"), NodeRootPower("every node"),
+		{Group("ops-admins"), NodeRootPower(AllNodes),
 			"Group ops-admins → RoleBinding ops/admins → ClusterRole ns-admin → create pods in ops → " +
 				"Namespace ops enforces Pod Security privileged → runs privileged pods in ops → " +
-				"a privileged pod with spec.nodeName on a node of every node → root on the nodes of pool every node"},
+				"a privileged pod with spec.nodeName on a node of the cluster (no node pools declared) → root on every node"},
 		{ServiceAccount("dash", "dashboard"), ReadSecretsPower("dash", "csrf"),
 			"ServiceAccount dash/dashboard → RoleBinding dash/dashboard → Role dash/dashboard → " +
 				`get secrets "csrf" in dash → reads Secret csrf in dash`},

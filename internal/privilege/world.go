@@ -49,6 +49,9 @@ type NodePool struct {
 	Nodes []string
 }
 
+// AllNodes names the one pool of a World without node pools: every node.
+const AllNodes = "*"
+
 //go:embed builtin_clusterroles.yaml
 var builtinClusterRolesYAML []byte
 
@@ -139,13 +142,13 @@ func (w World) pools() ([]*pool, error) {
 		}
 	}
 	if len(w.NodePools) == 0 {
-		return []*pool{{name: "every node", all: true, desc: "every node"}}, errors.Join(errs...)
+		return []*pool{{name: AllNodes, all: true, desc: "the cluster (no node pools declared)"}}, errors.Join(errs...)
 	}
 	var out []*pool
 	seen := map[string]bool{}
 	for i, np := range w.NodePools {
-		if np.Name == "" {
-			errs = append(errs, fmt.Errorf("World.NodePools[%d] has no name", i))
+		if np.Name == "" || np.Name == AllNodes {
+			errs = append(errs, fmt.Errorf("World.NodePools[%d] is named %q; give it a name of its own", i, np.Name))
 			continue
 		}
 		if seen[np.Name] {
