@@ -20,8 +20,15 @@
 // ServiceAccounts and mount its Secrets), exec into running pods, read Secrets (and the
 // ServiceAccount tokens among them), request tokens, bind or escalate roles, impersonate,
 // reach the kubelet; and a pod with host access gives root on the nodes it lands on.
-// Each round of the fixpoint derives only from facts of earlier rounds, so every power is
-// explained by a path of the fewest steps.
+// Each round of the fixpoint derives only from facts of earlier rounds, and a step follows
+// the premise reached last (the others are listed beside it), so every power is explained
+// by a path as short as its derivation is deep.
+//
+// A namespace's Pod Security level is its enforce label (the World's default when
+// unlabelled); who may update the namespace may relabel it, and a request for namespace N
+// carries namespace N, so a RoleBinding in N that grants update on namespaces, or "*",
+// is enough. A ServiceAccount token Secret among the objects gives its ServiceAccount to
+// whoever reads it; token Secrets made out of band are not seen.
 //
 // What counts as cluster-admin's power (a Power of kind KindClusterAdmin):
 //   - every verb on every resource of every group, cluster-wide;
@@ -53,7 +60,7 @@
 // A pool without such taints is general: any pod may be placed there, including the
 // cluster's own DaemonSets (CNI, kube-proxy) that the objects do not describe, so root on
 // a general pool counts as cluster-admin. With no pools in the World, all nodes form one
-// general pool.
+// general pool, AllNodes.
 //
 // # What is not modelled
 //
@@ -61,5 +68,10 @@
 // authenticated user discovery and self-reviews only); non-resource URLs; admission
 // policies other than Pod Security (a ValidatingAdmissionPolicy that forbids a pod is not
 // seen); Pod Security exemptions; custom resources' scope (an unknown resource counts as
-// namespaced); the controllers a custom resource drives.
+// namespaced); the controllers a custom resource drives. Creating or updating a role or
+// binding without escalate or bind gains nothing (the apiserver asks for the permissions
+// it grants), so it is not followed.
+//
+// Which pod host access counts as root is the conservative reading of baseline: a
+// read-only or narrow hostPath volume counts like any other.
 package privilege
