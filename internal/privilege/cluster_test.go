@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,7 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 	psapi "k8s.io/pod-security-admission/api"
 
-	"github.com/lsst-dm/lsstgen/internal/repo"
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
 
@@ -46,9 +47,9 @@ func fixtureWorld() World {
 }
 
 // readObjects reads an instance folder into Objects, and keeps the raw objects to apply.
-func readObjects(t *testing.T, dir string) (Objects, []testcluster.Object) {
+func readObjects(t *testing.T, dir string) (Objects, []manifest.Object) {
 	t.Helper()
-	raw, err := testcluster.ReadInstance(dir)
+	raw, err := manifest.ReadInstance(os.DirFS(dir), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,13 +89,13 @@ func TestClusterFixture(t *testing.T) {
 
 // TestClusterGenerated does the same for the rendered instance pdac.
 func TestClusterGenerated(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	objs, a, _ := readInstance(t, root, "pdac")
-	_, raw := readObjects(t, filepath.Join(root, repo.GeneratedDir, "pdac"))
-	var applied []testcluster.Object
+	_, raw := readObjects(t, filepath.Join(root, manifest.GeneratedDir, "pdac"))
+	var applied []manifest.Object
 	for _, o := range raw {
 		// Admission webhooks and APIServices would send later requests to services that
 		// do not run here.
@@ -157,10 +158,10 @@ func checkFixtureQueries(t *testing.T, a *Analysis) {
 
 // applyWorld applies the objects for real, fills the aggregated ClusterRoles and creates
 // the default ServiceAccounts, as kube-controller-manager would.
-func applyWorld(t *testing.T, c *testcluster.Cluster, objs []testcluster.Object, a *Analysis) {
+func applyWorld(t *testing.T, c *testcluster.Cluster, objs []manifest.Object, a *Analysis) {
 	t.Helper()
 	ctx := t.Context()
-	opts := testcluster.ApplyOptions{FieldManager: "lsstgen", FailOnWarning: testcluster.IsPodSecurityWarning}
+	opts := testcluster.ApplyOptions{FieldManager: "lsstgen", FailOnWarning: func(w string) bool { return strings.Contains(w, "would violate PodSecurity") }}
 	rejected, err := testcluster.Apply(ctx, c.Admin(), objs, opts)
 	if err != nil {
 		t.Fatal(err)

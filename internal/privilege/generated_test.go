@@ -2,40 +2,33 @@ package privilege
 
 import (
 	"fmt"
-	"path/filepath"
+	"os"
 	"sort"
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+	"github.com/lsst-dm/lsstgen/internal/model"
 	"github.com/lsst-dm/lsstgen/internal/render"
-	"github.com/lsst-dm/lsstgen/internal/repo"
-	"github.com/lsst-dm/lsstgen/internal/testcluster"
 )
 
 // instanceWorld is the World of one instance: its break-glass group and its nodes by role,
-// labelled and tainted as README's list of cluster prerequisites says (lsst.org/role=<role>;
-// registry nodes tainted lsst.org/dedicated=registry:NoSchedule, qserv nodes
-// lsst.org/dedicated=qserv:NoSchedule, general nodes untainted).
-func instanceWorld(m render.Model) World {
+// each pool labelled and tainted as the model's roles say (schema.#Roles).
+func instanceWorld(m model.Model) World {
 	w := DefaultWorld()
 	w.BreakGlassGroups = []string{m.Instance.Access.BreakGlassGroup}
 	byRole := map[string][]string{}
 	for name, n := range m.Instance.Nodes {
 		byRole[n.Role] = append(byRole[n.Role], name)
 	}
-	taints := map[string]string{"registry": "registry", "qserv-czar": "qserv", "qserv-worker": "qserv"}
 	for _, role := range sortedKeys(byRole) {
 		nodes := byRole[role]
 		sort.Strings(nodes)
-		p := NodePool{Name: role, Labels: map[string]string{"lsst.org/role": role}, Nodes: nodes}
-		if v, ok := taints[role]; ok {
-			p.Taints = []corev1.Taint{{Key: "lsst.org/dedicated", Value: v, Effect: corev1.TaintEffectNoSchedule}}
-		}
-		w.NodePools = append(w.NodePools, p)
+		r := m.Roles[role]
+		w.NodePools = append(w.NodePools, NodePool{Name: role, Labels: r.Labels, Taints: r.Taints, Nodes: nodes})
 	}
 	return w
 }
@@ -60,7 +53,7 @@ func namespaceAdmins(objs Objects) map[string][]string {
 // readInstance reads generated/<name> and analyses it in its instance's World.
 func readInstance(t *testing.T, root, name string) (Objects, *Analysis, World) {
 	t.Helper()
-	raw, err := testcluster.ReadInstance(filepath.Join(root, repo.GeneratedDir, name))
+	raw, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,16 +82,15 @@ func readInstance(t *testing.T, root, name string) (Objects, *Analysis, World) {
 // instance's RBAC: the break-glass group reaches cluster-admin through its binding, and
 // every path it reports starts from a binding of the subject.
 func TestGeneratedInstances(t *testing.T) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs, err := testcluster.Instances(filepath.Join(root, repo.GeneratedDir))
+	names, err := render.Instances(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range dirs {
-		name := filepath.Base(dir)
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			objs, a, w := readInstance(t, root, name)
 			for _, n := range a.Notes() {
@@ -185,11 +177,11 @@ func instanceReport(objs Objects, a *Analysis) []string {
 // BenchmarkAnalyzePDAC measures the analysis of instance pdac: checking its objects and
 // computing what every subject reaches, as the validate rule will.
 func BenchmarkAnalyzePDAC(b *testing.B) {
-	root, err := repo.FindRoot(".")
+	root, err := manifest.FindRoot(".")
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw, err := testcluster.ReadInstance(filepath.Join(root, repo.GeneratedDir, "pdac"))
+	raw, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir("pdac"))
 	if err != nil {
 		b.Fatal(err)
 	}
