@@ -15,9 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
@@ -45,55 +43,27 @@ import (
 //     default) pods on a node; validate counts no such limit. The tests report the most
 //     pods any node holds at the limit, and fail if a node reaches 110, since the margin
 //     above would then not hold.
-//   - Ephemeral storage. The nodes offer their local disks less the image cache; validate
-//     does not count it. No pod of the platform requests it (checked), so it constrains
-//     neither.
+//   - Ephemeral storage. Every container requests some. The twin's nodes offer their local
+//     disks less the image cache; validate also takes the local PersistentVolumes on each
+//     node out of that (they share the disks), which the scheduler does not know of: on
+//     the nodes that hold such volumes (the registry's, qserv's, the hub's) validate is the
+//     stricter by their size. User pods run on general nodes, where only the hub's
+//     database volume lies, small beside the disks.
 
-// notebookUserPod is the pod the notebook's spawner starts for user n.
-//
-// The spawner's settings are written by platform/notebook.cue into the hub's
-// jupyterhub_config.py, from the model's notebook user values; until platform/ exports the
-// user pod spec as a CUE value of its own, the pod is built here from those model values
-// (requests, node selector, the tolerations of the roles it selects) and held equal to
-// the spawner's settings by checkSpawnerSettings. Then it is to be read from that value.
-// Its limits are left to the namespace's LimitRange, whose defaults are the model's user
-// limits, as the spawner's are; its GPFS claims are left out: they are NFS volumes every
-// node reaches, and do not bear on where a pod may run.
-func notebookUserPod(m model.Model, image string, n int) *corev1.Pod {
-	nb := m.Instance.Aspects.Notebook
-	uid := int64(1000) // the spawner's default; with LDAP, the user's own uidNumber
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      fmt.Sprintf("jupyter-user%03d", n),
-			Namespace: userNamespace,
-			Labels:    map[string]string{"component": "singleuser-server"},
-		},
-		Spec: corev1.PodSpec{
-			ServiceAccountName:           "notebook-user",
-			AutomountServiceAccountToken: new(false),
-			NodeSelector:                 maps.Clone(nb.User.NodeSelector),
-			Tolerations:                  roleTolerations(m, nb.User.NodeSelector),
-			SecurityContext: &corev1.PodSecurityContext{
-				RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid,
-				RunAsNonRoot:   new(true),
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-			},
-			Containers: []corev1.Container{{
-				Name:  "notebook",
-				Image: image,
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-					corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(nb.User.CPUMillis), resource.DecimalSI),
-					corev1.ResourceMemory: *resource.NewQuantity(int64(nb.User.MemoryGiB)<<30, resource.BinarySI),
-				}},
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: new(false),
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-					RunAsNonRoot:             new(true),
-					SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-				},
-			}},
-		},
+// notebookUserPod is the pod the notebook's spawner starts for user n: the model's user
+// pod (platform/notebook.cue's userPod, which internal/render's TestHubConfig holds equal to
+// the pod KubeSpawner makes of the hub's settings, run under Python) filled in for one user
+// by model.UserPodFor, as the hub's pre_spawn_hook does.
+func notebookUserPod(t testing.TB, m model.Model, n int) *corev1.Pod {
+	t.Helper()
+	if m.UserPod == nil {
+		t.Fatal("the model exports no userPod: the instance has no notebook")
 	}
+	pod, err := model.UserPodFor(m.UserPod, model.NotebookUser{Name: fmt.Sprintf("user%03d", n), UID: 20000 + int64(n), GID: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pod
 }
 
 // userNamespace is where the spawner starts user pods (c.KubeSpawner.namespace).
@@ -126,144 +96,6 @@ func selects(selector, labels map[string]string) bool {
 	return true
 }
 
-// spawnerLine is one `c.KubeSpawner.<name> = <value>` line of jupyterhub_config.py.
-var spawnerLine = regexp.MustCompile(`(?m)^\s*c\.KubeSpawner\.(\w+)\s*=\s*(.+?)\s*$`)
-
-// spawnerSettings returns the KubeSpawner settings of the hub's jupyterhub_config.py among
-// objs, by name, as written.
-func spawnerSettings(objs []manifest.Object) (map[string]string, error) {
-	for _, o := range objs {
-		if o.GetKind() != "ConfigMap" {
-			continue
-		}
-		py, _, _ := unstructured.NestedString(o.Object, "data", "jupyterhub_config.py")
-		if py == "" {
-			continue
-		}
-		out := map[string]string{}
-		for _, m := range spawnerLine.FindAllStringSubmatch(py, -1) {
-			out[m[1]] = m[2]
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("no ConfigMap holds jupyterhub_config.py")
-}
-
-// checkSpawnerSettings returns how pod differs from what the spawner's settings make: its
-// namespace, service account, node selector, cpu and memory requests, and tolerations.
-func checkSpawnerSettings(pod *corev1.Pod, s map[string]string) []string {
-	var diffs []string
-	want := func(name, got, wantValue string) {
-		if got != wantValue {
-			diffs = append(diffs, fmt.Sprintf("c.KubeSpawner.%s is %s, the pod has %s", name, cmpOr(s[name], "not set"), got))
-		}
-	}
-	want("namespace", strconv.Quote(pod.Namespace), s["namespace"])
-	want("service_account", strconv.Quote(pod.Spec.ServiceAccountName), s["service_account"])
-	want("automount_service_account_token", "False", s["automount_service_account_token"])
-	var sel []string
-	for _, k := range slices.Sorted(maps.Keys(pod.Spec.NodeSelector)) {
-		sel = append(sel, strconv.Quote(k)+": "+strconv.Quote(pod.Spec.NodeSelector[k]))
-	}
-	want("node_selector", "{"+strings.Join(sel, ", ")+"}", s["node_selector"])
-
-	req := pod.Spec.Containers[0].Resources.Requests
-	// cpu_guarantee is in cores; mem_guarantee a byte count whose K, M, G and T suffixes
-	// are powers of 1024 (JupyterHub's ByteSpecification).
-	if cores, err := strconv.ParseFloat(s["cpu_guarantee"], 64); err != nil || int64(cores*1000) != req.Cpu().MilliValue() {
-		diffs = append(diffs, fmt.Sprintf("c.KubeSpawner.cpu_guarantee is %s, the pod requests %s cpu", cmpOr(s["cpu_guarantee"], "not set"), req.Cpu()))
-	}
-	if b, err := byteSpec(s["mem_guarantee"]); err != nil || b != req.Memory().Value() {
-		diffs = append(diffs, fmt.Sprintf("c.KubeSpawner.mem_guarantee is %s, the pod requests %s memory", cmpOr(s["mem_guarantee"], "not set"), req.Memory()))
-	}
-	if _, set := s["tolerations"]; set != (len(pod.Spec.Tolerations) > 0) {
-		diffs = append(diffs, fmt.Sprintf("c.KubeSpawner.tolerations is %s, the roles the pod selects need %v", cmpOr(s["tolerations"], "not set"), pod.Spec.Tolerations))
-	}
-	return diffs
-}
-
-func cmpOr(s, otherwise string) string {
-	if s == "" {
-		return otherwise
-	}
-	return s
-}
-
-// byteSpec reads a JupyterHub byte specification: "2G" is 2 GiB.
-func byteSpec(s string) (int64, error) {
-	s = strings.Trim(s, `"'`)
-	mult := int64(1)
-	if s != "" {
-		if i := strings.IndexByte("KMGT", s[len(s)-1]); i >= 0 {
-			mult = int64(1) << (10 * (i + 1))
-			s = s[:len(s)-1]
-		}
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, err
-	}
-	return int64(n * float64(mult)), nil
-}
-
-// TestSpawnerSettingsCheck: each difference between a pod and the spawner's settings is
-// named, and none when they agree.
-func TestSpawnerSettingsCheck(t *testing.T) {
-	var m model.Model
-	m.Roles = testRoles()
-	m.Instance.Aspects.Notebook = &model.Notebook{MaxUsers: 3}
-	m.Instance.Aspects.Notebook.User.CPUMillis = 500
-	m.Instance.Aspects.Notebook.User.MemoryGiB = 2
-	m.Instance.Aspects.Notebook.User.NodeSelector = map[string]string{"example.org/kind": "plain"}
-	settings := func() map[string]string {
-		return map[string]string{
-			"namespace":                       `"notebook-users"`,
-			"service_account":                 `"notebook-user"`,
-			"automount_service_account_token": "False",
-			"node_selector":                   `{"example.org/kind": "plain"}`,
-			"cpu_guarantee":                   "0.5",
-			"mem_guarantee":                   `"2G"`,
-		}
-	}
-	pod := notebookUserPod(m, "img", 1)
-	if d := checkSpawnerSettings(pod, settings()); len(d) != 0 {
-		t.Fatalf("a pod equal to the settings differs: %v", d)
-	}
-	for _, tc := range []struct {
-		name, key, value, want string
-	}{
-		{"cpu", "cpu_guarantee", "1", "cpu_guarantee is 1, the pod requests 500m cpu"},
-		{"memory in decimal", "mem_guarantee", `"2000000000"`, `mem_guarantee is "2000000000", the pod requests 2Gi memory`},
-		{"selector", "node_selector", `{"example.org/kind": "gpu"}`, `node_selector is {"example.org/kind": "gpu"}, the pod has {"example.org/kind": "plain"}`},
-		{"namespace", "namespace", `"elsewhere"`, `namespace is "elsewhere"`},
-		{"tolerations the roles do not need", "tolerations", `[{"key": "x"}]`, `tolerations is [{"key": "x"}], the roles the pod selects need []`},
-		{"no cpu", "cpu_guarantee", "", "cpu_guarantee is not set"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := settings()
-			if tc.value == "" {
-				delete(s, tc.key)
-			} else {
-				s[tc.key] = tc.value
-			}
-			d := checkSpawnerSettings(pod, s)
-			if len(d) != 1 || !strings.Contains(d[0], tc.want) {
-				t.Errorf("differences %q, want one saying %q", d, tc.want)
-			}
-		})
-	}
-	// A selector of a tainted role needs its tolerations, and the spawner must set them.
-	m.Instance.Aspects.Notebook.User.NodeSelector = map[string]string{"example.org/kind": "gpu"}
-	gpu := notebookUserPod(m, "img", 1)
-	if len(gpu.Spec.Tolerations) != 1 || !gpu.Spec.Tolerations[0].ToleratesTaint(klog.Background(), &m.Roles["gpu"].Taints[0], false) {
-		t.Fatalf("a pod selecting the gpu role has tolerations %v, want its role's", gpu.Spec.Tolerations)
-	}
-	s := settings()
-	s["node_selector"] = `{"example.org/kind": "gpu"}`
-	if d := checkSpawnerSettings(gpu, s); len(d) != 1 || !strings.Contains(d[0], "tolerations is not set") {
-		t.Errorf("differences %q, want one saying the spawner sets no tolerations", d)
-	}
-}
 
 // validatedUserLimit returns the most notebook users validate accepts for the instance:
 // its model with maxUsers raised far past its nodes, validate's LSST-CAP-002 names the
@@ -318,10 +150,10 @@ type userOutcome struct {
 
 // createUserPods creates user pods from .. to-1 and waits until the scheduler has either
 // bound or refused each of them.
-func createUserPods(ctx context.Context, t *testing.T, cs kubernetes.Interface, m model.Model, image string, from, to int) {
+func createUserPods(ctx context.Context, t *testing.T, cs kubernetes.Interface, m model.Model, from, to int) {
 	t.Helper()
 	for n := from; n < to; n++ {
-		if _, err := cs.CoreV1().Pods(userNamespace).Create(ctx, notebookUserPod(m, image, n), metav1.CreateOptions{}); err != nil {
+		if _, err := cs.CoreV1().Pods(userNamespace).Create(ctx, notebookUserPod(t, m, n), metav1.CreateOptions{}); err != nil {
 			t.Fatalf("creating user pod %d: %v", n, err)
 		}
 	}
@@ -395,29 +227,6 @@ func userNodes(m model.Model, pod *corev1.Pod) []string {
 	return out
 }
 
-// noEphemeralStorage fails t if a pod template of objs requests or limits ephemeral
-// storage, which validate does not count.
-func noEphemeralStorage(t *testing.T, objs []manifest.Object) {
-	t.Helper()
-	for _, o := range objs {
-		for _, path := range [][]string{{"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}} {
-			spec, found, _ := unstructured.NestedMap(o.Object, path...)
-			if !found {
-				continue
-			}
-			for _, key := range []string{"containers", "initContainers"} {
-				cs, _, _ := unstructured.NestedSlice(spec, key)
-				for _, c := range cs {
-					for _, kind := range []string{"requests", "limits"} {
-						if _, has, _ := unstructured.NestedFieldNoCopy(c.(map[string]any), "resources", kind, string(corev1.ResourceEphemeralStorage)); has {
-							t.Errorf("%s: a container %s ephemeral-storage, which validate's capacity rules do not count: count it there, or state the margin here", o.ID(), kind)
-						}
-					}
-				}
-			}
-		}
-	}
-}
 
 // capacityFigures is one comparison of validate and the scheduler, for the log and the
 // docs.
@@ -461,19 +270,6 @@ func checkUserCapacity(t *testing.T, tw *Twin, in validate.Instance, objs []mani
 	ctx := t.Context()
 	m := in.Model
 	nb := m.Instance.Aspects.Notebook
-	settings, err := spawnerSettings(objs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image, err := strconv.Unquote(settings["image"])
-	if err != nil {
-		t.Fatalf("c.KubeSpawner.image %q: %v", settings["image"], err)
-	}
-	probe := notebookUserPod(m, image, 0)
-	for _, d := range checkSpawnerSettings(probe, settings) {
-		t.Errorf("%s: the user pod is not the spawner's: %s", in.Name, d)
-	}
-	noEphemeralStorage(t, objs)
 	limit := validatedUserLimit(t, in)
 	if nb.MaxUsers > limit {
 		t.Fatalf("%s: validate accepts %d notebook users, fewer than maxUsers %d", in.Name, limit, nb.MaxUsers)
@@ -482,7 +278,7 @@ func checkUserCapacity(t *testing.T, tw *Twin, in validate.Instance, objs []mani
 	cfg := tw.Admin()
 	cfg.QPS, cfg.Burst = 200, 400
 	cs := kubernetes.NewForConfigOrDie(cfg)
-	createUserPods(ctx, t, cs, m, image, 0, nb.MaxUsers)
+	createUserPods(ctx, t, cs, m, 0, nb.MaxUsers)
 	out := scheduled(ctx, t, cs)
 	if out.bound != nb.MaxUsers {
 		t.Fatalf("%s: %d of maxUsers %d user pods scheduled; Pending: %v", in.Name, out.bound, nb.MaxUsers, out.pending)
@@ -490,7 +286,7 @@ func checkUserCapacity(t *testing.T, tw *Twin, in validate.Instance, objs []mani
 	if err := WaitConverged(ctx, tw.Admin(), objs, time.Minute); err != nil {
 		t.Fatalf("%s with maxUsers user pods: %v", in.Name, err)
 	}
-	_, err = cs.CoreV1().Pods(userNamespace).Create(ctx, notebookUserPod(m, image, nb.MaxUsers), metav1.CreateOptions{})
+	_, err := cs.CoreV1().Pods(userNamespace).Create(ctx, notebookUserPod(t, m, nb.MaxUsers), metav1.CreateOptions{})
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "exceeded quota") {
 		t.Fatalf("%s: user pod %d past maxUsers: %v, want it refused by the namespace's quota", in.Name, nb.MaxUsers+1, err)
 	}
@@ -500,9 +296,9 @@ func checkUserCapacity(t *testing.T, tw *Twin, in validate.Instance, objs []mani
 	if err := cs.CoreV1().ResourceQuotas(userNamespace).Delete(ctx, userNamespace, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	nodes := userNodes(m, probe)
+	nodes := userNodes(m, notebookUserPod(t, m, 0))
 	total := limit + len(nodes) + 3
-	createUserPods(ctx, t, cs, m, image, nb.MaxUsers, total)
+	createUserPods(ctx, t, cs, m, nb.MaxUsers, total)
 	out = scheduled(ctx, t, cs)
 	f := capacityFigures{instance: in.Name, maxUsers: nb.MaxUsers, limit: limit, accepted: out.bound, nodes: len(nodes)}
 	for _, n := range out.perNode {
@@ -585,24 +381,12 @@ func TestUserCapacityOverloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	settings, err := spawnerSettings(objs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image, err := strconv.Unquote(settings["image"])
-	if err != nil {
-		t.Fatalf("c.KubeSpawner.image %q: %v", settings["image"], err)
-	}
-	probe := notebookUserPod(res.Model, image, 0)
-	for _, d := range checkSpawnerSettings(probe, settings) {
-		t.Errorf("the user pod is not the spawner's: %s", d)
-	}
 	cfg := tw.Admin()
 	cfg.QPS, cfg.Burst = 200, 400
 	cs := kubernetes.NewForConfigOrDie(cfg)
-	createUserPods(ctx, t, cs, res.Model, image, 0, users)
+	createUserPods(ctx, t, cs, res.Model, 0, users)
 	out := scheduled(ctx, t, cs)
-	f := capacityFigures{instance: name + " (overloaded)", maxUsers: users, limit: limit, accepted: out.bound, nodes: len(userNodes(res.Model, probe))}
+	f := capacityFigures{instance: name + " (overloaded)", maxUsers: users, limit: limit, accepted: out.bound, nodes: len(userNodes(res.Model, notebookUserPod(t, res.Model, 0)))}
 	for _, n := range out.perNode {
 		f.mostPodsOnANode = max(f.mostPodsOnANode, n)
 	}
