@@ -96,7 +96,6 @@ func selects(selector, labels map[string]string) bool {
 	return true
 }
 
-
 // validatedUserLimit returns the most notebook users validate accepts for the instance:
 // its model with maxUsers raised far past its nodes, validate's LSST-CAP-002 names the
 // first user pod that fits no node. It checks validate accepts that many users and
@@ -226,7 +225,6 @@ func userNodes(m model.Model, pod *corev1.Pod) []string {
 	}
 	return out
 }
-
 
 // capacityFigures is one comparison of validate and the scheduler, for the log and the
 // docs.
