@@ -22,6 +22,7 @@ func checkNotes(c *checker) {
 	checkNamespaceAdmins(c)
 	checkLogForwarder(c)
 	checkNotebookLogin(c)
+	checkIngressDomain(c)
 }
 
 // gpfsPV says whether a PersistentVolume is an NFS export of the instance's GPFS, and
@@ -435,6 +436,46 @@ func checkLogForwarder(c *checker) {
 		}
 		if !covered {
 			c.report(NotesLogForwarder, forwarders[0].obj, "", "no log forwarder can run on node %s (role %s, %s); let the DaemonSet select and tolerate every node", n.name, n.role, why)
+		}
+	}
+}
+
+// checkIngressDomain: every Ingress host is the instance's domain or under it, and every
+// rule names one. The admission policy lsst-ingress-hosts (platform/admission.cue) holds
+// the same rule in the cluster.
+func checkIngressDomain(c *checker) {
+	domain := c.in.Model.Instance.Domain
+	if domain == "" {
+		return
+	}
+	under := func(h string) bool { return h == domain || strings.HasSuffix(h, "."+domain) }
+	for _, o := range c.idx.byKind["Ingress"] {
+		ing, ok := o.typed.(*networkingv1.Ingress)
+		if !ok {
+			continue
+		}
+		var outside []string
+		add := func(h string) {
+			if !slices.Contains(outside, h) {
+				outside = append(outside, h)
+			}
+		}
+		for _, r := range ing.Spec.Rules {
+			if r.Host == "" {
+				add("(every host: a rule without host)")
+			} else if !under(r.Host) {
+				add(r.Host)
+			}
+		}
+		for _, tls := range ing.Spec.TLS {
+			for _, h := range tls.Hosts {
+				if !under(h) {
+					add(h)
+				}
+			}
+		}
+		if len(outside) > 0 {
+			c.report(NotesIngressDomain, o, sourcePath(c.in, o), "Ingress serves %s, outside the instance's domain %s; give each rule and TLS entry a host under %s", strings.Join(outside, ", "), domain, domain)
 		}
 	}
 }
