@@ -145,30 +145,37 @@ func (o offender) object(t *testing.T) *unstructured.Unstructured {
 	return u
 }
 
-// pdacRender renders pdac once for the tests of this file.
-var pdacRender = sync.OnceValues(func() (*render.Result, error) {
-	root, err := manifest.FindRoot(".")
-	if err != nil {
-		return nil, err
-	}
-	return render.Instance(root, "pdac")
-})
+// renders caches the renders of the tests of this file, by instance.
+var renders sync.Map
 
-// TestAdmissionPolicies applies pdac's admission policies to a real kube-apiserver, then
-// every object pdac renders (all admitted), then each offender as the user who would make
-// it: each is refused with a message naming its rule and what to change. Pods that the
-// DaemonSet controller and the notebook's spawner create are admitted when they are the
-// platform's and refused when they are not.
-func TestAdmissionPolicies(t *testing.T) {
-	res, err := pdacRender()
-	if err != nil {
-		t.Fatal(err)
+func renderOf(t *testing.T, name string) *render.Result {
+	t.Helper()
+	if r, ok := renders.Load(name); ok {
+		return r.(*render.Result)
 	}
 	root, err := manifest.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir("pdac"))
+	res, err := render.Instance(root, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renders.Store(name, res)
+	return res
+}
+
+// startWithPolicies starts a control plane, applies the instance's admission policies and
+// waits until they are enforced, then applies every object the instance renders (from
+// generated/, as lsstgen sync would) and fails t for each one refused.
+func startWithPolicies(t *testing.T, name string) (*testcluster.Cluster, *render.Result) {
+	t.Helper()
+	res := renderOf(t, name)
+	root, err := manifest.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +190,7 @@ func TestAdmissionPolicies(t *testing.T) {
 		}
 	}
 	if len(policies) != 12 {
-		t.Fatalf("pdac renders %d admission policies and bindings, want 12", len(policies))
+		t.Fatalf("%s renders %d admission policies and bindings, want 12", name, len(policies))
 	}
 	rejected, err := testcluster.Apply(ctx, c.Admin(), policies, testcluster.ApplyOptions{FieldManager: "lsstgen"})
 	if err != nil {
@@ -202,12 +209,18 @@ func TestAdmissionPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rejected {
-		t.Errorf("generated object refused with the policies in force: %s", r)
+		t.Errorf("%s: generated object refused with the policies in force: %s", name, r)
 	}
+	return c, res
+}
 
-	for _, o := range pdacOffenders {
+// refuseAll creates each offender as its maker and fails t for each one admitted or
+// refused without its rule's words.
+func refuseAll(t *testing.T, c *testcluster.Cluster, m model.Model, offenders []offender) {
+	t.Helper()
+	for _, o := range offenders {
 		t.Run(o.name, func(t *testing.T) {
-			err := create(ctx, userConfig(t, c, res.Model, o.as), o.object(t))
+			err := create(context.Background(), userConfig(t, c, m, o.as), o.object(t))
 			if err == nil {
 				t.Fatalf("%s admitted; want it refused by the admission policies", o.name)
 			}
@@ -221,6 +234,17 @@ func TestAdmissionPolicies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAdmissionPolicies applies pdac's admission policies to a real kube-apiserver, then
+// every object pdac renders (all admitted), then each offender as the user who would make
+// it: each is refused with a message naming its rule and what to change. Pods that the
+// DaemonSet controller and the notebook's spawner create are admitted when they are the
+// platform's and refused when they are not.
+func TestAdmissionPolicies(t *testing.T) {
+	c, res := startWithPolicies(t, "pdac")
+	ctx := context.Background()
+	refuseAll(t, c, res.Model, pdacOffenders)
 
 	// qserv's admin DaemonSet's pod, as its controller creates it, is admitted; the same pod
 	// made by the namespace admin is not.
@@ -380,7 +404,7 @@ func gvrOf(u *unstructured.Unstructured) (schema.GroupVersionResource, error) {
 	gv := u.GroupVersionKind()
 	resource := map[string]string{
 		"Deployment": "deployments", "DaemonSet": "daemonsets", "Ingress": "ingresses",
-		"ClusterRoleBinding": "clusterrolebindings", "ConfigMap": "configmaps", "Pod": "pods",
+		"ClusterRoleBinding": "clusterrolebindings", "ConfigMap": "configmaps", "Pod": "pods", "Service": "services",
 	}[gv.Kind]
 	if resource == "" {
 		return schema.GroupVersionResource{}, fmt.Errorf("no resource known for kind %s", gv.Kind)
@@ -418,17 +442,18 @@ func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
 // the CUE is an object lsstgen validate reports, under the rule the policy's message
 // names.
 func TestAdmissionParity(t *testing.T) {
-	res, err := pdacRender()
-	if err != nil {
-		t.Fatal(err)
-	}
+	parity(t, renderOf(t, "pdac"), pdacOffenders)
+	parity(t, renderOf(t, "science-validation"), inwardOffenders(renderOf(t, "science-validation").Model))
+}
+
+func parity(t *testing.T, res *render.Result, offenders []offender) {
 	n := 0
-	for _, o := range pdacOffenders {
+	for _, o := range offenders {
 		if o.rule == "" {
 			continue
 		}
 		n++
-		t.Run(o.name, func(t *testing.T) {
+		t.Run(res.Instance+"/"+o.name, func(t *testing.T) {
 			if !strings.Contains(strings.Join(o.says, " "), o.rule) {
 				t.Fatalf("the policy's message for %s does not name %s", o.name, o.rule)
 			}
@@ -449,6 +474,57 @@ func TestAdmissionParity(t *testing.T) {
 		})
 	}
 	if n == 0 {
-		t.Fatal("no offender with a validate rule")
+		t.Fatalf("%s: no offender with a validate rule", res.Instance)
+	}
+}
+
+// inwardOffenders are the offenders of an inward-facing instance's exposure rules.
+func inwardOffenders(m model.Model) []offender {
+	host := "portal." + m.Instance.Domain
+	ingress := func(name, annotations string) string {
+		return fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: %s, namespace: portal%s}
+spec:
+  ingressClassName: nginx
+  tls: [{hosts: [%s], secretName: portal-tls}]
+  rules:
+  - host: %s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: firefly, port: {name: http}}}}]}
+`, name, annotations, host, host)
+	}
+	return []offender{
+		{name: "ingress-open", as: "admin:portal", rule: "LSST-NOTES-004",
+			says: []string{"LSST-NOTES-004", "Ingress portal/open", "admits every address", "whitelist-source-range", strings.Join(m.Instance.InternalCIDRs, ",")},
+			obj:  ingress("open", "")},
+		{name: "ingress-wide", as: "admin:portal", rule: "LSST-NOTES-004",
+			says: []string{"LSST-NOTES-004", "admits 0.0.0.0/0"},
+			obj:  ingress("wide", ", annotations: {nginx.ingress.kubernetes.io/whitelist-source-range: 0.0.0.0/0}")},
+		{name: "load-balancer", as: "admin:portal", rule: "LSST-NOTES-004",
+			says: []string{"LSST-NOTES-004", "Service portal/lb is a LoadBalancer", "make it ClusterIP"},
+			obj: `apiVersion: v1
+kind: Service
+metadata: {name: lb, namespace: portal}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector: {app.kubernetes.io/name: firefly}
+  ports: [{name: http, port: 80, targetPort: http}]
+`},
+	}
+}
+
+// TestAdmissionInward: on the inward-facing instance, an Ingress that admits more than the
+// internal networks and a LoadBalancer Service are refused.
+func TestAdmissionInward(t *testing.T) {
+	c, res := startWithPolicies(t, "science-validation")
+	refuseAll(t, c, res.Model, inwardOffenders(res.Model))
+}
+
+// TestAdmissionAdmitsGenerated: the other instances' objects are admitted with their
+// policies in force.
+func TestAdmissionAdmitsGenerated(t *testing.T) {
+	for _, name := range []string{"chilean-dac", "commissioning", "us-dac"} {
+		t.Run(name, func(t *testing.T) { startWithPolicies(t, name) })
 	}
 }
