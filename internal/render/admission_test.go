@@ -84,3 +84,57 @@ func TestAdmissionPoliciesCompile(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmissionActions: each binding acts as the instance says (instance.admission), Deny
+// by default; a combination the apiserver refuses, or a policy that does not exist, is an
+// error at the instance's line.
+func TestAdmissionActions(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	testrepo.WriteFile(t, root, "instances/pdac/zz_admission.cue", "package instance\n\ninstance: admission: {\n\tdefaultActions: [\"Audit\"]\n\tactions: \"lsst-images\": [\"Warn\", \"Audit\"]\n\tactions: \"lsst-cluster-admin\": [\"Deny\"]\n}\n")
+	res, err := render.Instance(root, "pdac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"lsst-images":            "- Warn\n  - Audit\n",
+		"lsst-cluster-admin":     "- Deny\n",
+		"lsst-host-access":       "- Audit\n",
+		"lsst-ingress-hosts":     "- Audit\n",
+		"lsst-datasets-readonly": "- Audit\n",
+		"lsst-owner-labels":      "- Audit\n",
+	}
+	for p, actions := range want {
+		f := string(res.Files["_cluster/validatingadmissionpolicybinding-"+p+".yaml"])
+		if !strings.Contains(f, "validationActions:\n  "+actions) {
+			t.Errorf("binding %s: want validationActions %q in\n%s", p, actions, f)
+		}
+	}
+	// The instances as committed: Deny.
+	base, err := render.Instance(testrepo.Root(t), "pdac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range want {
+		if f := string(base.Files["_cluster/validatingadmissionpolicybinding-"+p+".yaml"]); !strings.Contains(f, "validationActions:\n  - Deny\n") {
+			t.Errorf("pdac's binding %s does not deny:\n%s", p, f)
+		}
+	}
+
+	for name, tc := range map[string]struct{ src, want string }{
+		"deny-and-warn": {"instance: admission: actions: \"lsst-images\": [\"Deny\", \"Warn\"]", "instances/pdac/zz_admission.cue:3:"},
+		"no-such-policy": {"instance: admission: actions: \"lsst-imagez\": [\"Deny\"]", "instances/pdac/zz_admission.cue:3:"},
+		"no-such-action": {"instance: admission: defaultActions: [\"Block\"]", "instances/pdac/zz_admission.cue:3:"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := testrepo.Copy(t, "pdac")
+			testrepo.WriteFile(t, root, "instances/pdac/zz_admission.cue", "package instance\n\n"+tc.src+"\n")
+			_, err := render.Instance(root, "pdac")
+			if err == nil {
+				t.Fatal("render succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error does not point at %s:\n%v", tc.want, err)
+			}
+		})
+	}
+}
