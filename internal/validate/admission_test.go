@@ -202,7 +202,7 @@ func startWithPolicies(t *testing.T, name string) (*testcluster.Cluster, *render
 	if t.Failed() {
 		t.FailNow()
 	}
-	waitForPolicies(t, c)
+	waitForPolicies(t, c.Admin())
 
 	rejected, err = testcluster.Bootstrap(ctx, c.Admin(), res.Model.Secrets, objs)
 	if err != nil {
@@ -245,6 +245,32 @@ func TestAdmissionPolicies(t *testing.T) {
 	c, res := startWithPolicies(t, "pdac")
 	ctx := context.Background()
 	refuseAll(t, c, res.Model, pdacOffenders)
+
+	// The sync daemon keeps the policies: its ClusterRole, rendered from the kinds the
+	// instance renders, lets it apply them.
+	t.Run("sync-applies-policies", func(t *testing.T) {
+		root, err := manifest.FindRoot(".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir("pdac"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var policies []manifest.Object
+		for _, o := range objs {
+			if strings.HasPrefix(o.GetKind(), "ValidatingAdmissionPolicy") {
+				policies = append(policies, o)
+			}
+		}
+		rejected, err := testcluster.Apply(ctx, c.AsServiceAccount("lsstgen-system", "lsstgen-sync"), policies, testcluster.ApplyOptions{FieldManager: "lsstgen"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rejected {
+			t.Errorf("the sync daemon may not apply: %s", r)
+		}
+	})
 
 	// qserv's admin DaemonSet's pod, as its controller creates it, is admitted; the same pod
 	// made by the namespace admin is not.
@@ -330,7 +356,7 @@ var admissionBindings = gvr("admissionregistration.k8s.io", "v1", "validatingadm
 // waitForPolicies waits until the apiserver enforces the policies just applied: their
 // informer takes a moment. It dry-runs a binding of cluster-admin, which every policy
 // state but the enforced one admits.
-func waitForPolicies(t *testing.T, c *testcluster.Cluster) {
+func waitForPolicies(t *testing.T, admin *rest.Config) {
 	t.Helper()
 	var probe offender
 	for _, o := range pdacOffenders {
@@ -340,7 +366,7 @@ func waitForPolicies(t *testing.T, c *testcluster.Cluster) {
 	}
 	u := probe.object(t)
 	u.SetName("probe")
-	dyn := dynamic.NewForConfigOrDie(c.Admin())
+	dyn := dynamic.NewForConfigOrDie(admin)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := dyn.Resource(gvr("rbac.authorization.k8s.io", "v1", "clusterrolebindings")).Create(context.Background(), u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
@@ -526,5 +552,51 @@ func TestAdmissionInward(t *testing.T) {
 func TestAdmissionAdmitsGenerated(t *testing.T) {
 	for _, name := range []string{"chilean-dac", "commissioning", "us-dac"} {
 		t.Run(name, func(t *testing.T) { startWithPolicies(t, name) })
+	}
+}
+
+// TestAdmissionTwin: in a twin of pdac (real scheduler and controllers), with the policies
+// applied before anything else, every workload rolls out: the pods the controllers create
+// (qserv's privileged admin DaemonSet and the log forwarder with their host paths, the
+// qserv StatefulSets, the Deployments and the registry's Job) are all admitted.
+func TestAdmissionTwin(t *testing.T) {
+	res := renderOf(t, "pdac")
+	root, err := manifest.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := manifest.ReadInstance(os.DirFS(root), manifest.InstanceDir("pdac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := testcluster.NodesFromModel(res.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := testcluster.StartTwin(t, nodes)
+	ctx := t.Context()
+	var policies []manifest.Object
+	for _, o := range objs {
+		if strings.HasPrefix(o.GetKind(), "ValidatingAdmissionPolicy") {
+			policies = append(policies, o)
+		}
+	}
+	rejected, err := testcluster.Apply(ctx, tw.Admin(), policies, testcluster.ApplyOptions{FieldManager: "lsstgen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rejected {
+		t.Fatalf("policy rejected: %s", r)
+	}
+	waitForPolicies(t, tw.Admin())
+	rejected, err = testcluster.Bootstrap(ctx, tw.Admin(), res.Model.Secrets, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rejected {
+		t.Errorf("bootstrap apply rejected: %s", r)
+	}
+	if err := testcluster.WaitConverged(ctx, tw.Admin(), objs, 3*time.Minute); err != nil {
+		t.Fatalf("pdac does not converge with its admission policies in force: %v", err)
 	}
 }
