@@ -121,7 +121,7 @@ func TestAdmissionActions(t *testing.T) {
 	}
 
 	for name, tc := range map[string]struct{ src, want string }{
-		"deny-and-warn": {"instance: admission: actions: \"lsst-images\": [\"Deny\", \"Warn\"]", "instances/pdac/zz_admission.cue:3:"},
+		"deny-and-warn":  {"instance: admission: actions: \"lsst-images\": [\"Deny\", \"Warn\"]", "instances/pdac/zz_admission.cue:3:"},
 		"no-such-policy": {"instance: admission: actions: \"lsst-imagez\": [\"Deny\"]", "instances/pdac/zz_admission.cue:3:"},
 		"no-such-action": {"instance: admission: defaultActions: [\"Block\"]", "instances/pdac/zz_admission.cue:3:"},
 	} {

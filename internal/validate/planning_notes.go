@@ -23,6 +23,7 @@ func checkNotes(c *checker) {
 	checkLogForwarder(c)
 	checkNotebookLogin(c)
 	checkIngressDomain(c)
+	checkHostAccess(c)
 }
 
 // gpfsPV says whether a PersistentVolume is an NFS export of the instance's GPFS, and
@@ -478,4 +479,85 @@ func checkIngressDomain(c *checker) {
 			c.report(NotesIngressDomain, o, sourcePath(c.in, o), "Ingress serves %s, outside the instance's domain %s; give each rule and TLS entry a host under %s", strings.Join(outside, ", "), domain, domain)
 		}
 	}
+}
+
+// qservAdminDaemonSet is the one workload that runs privileged: qserv's OS admins' shell on
+// the qserv nodes (platform/api.cue).
+const qservAdminDaemonSet = "DaemonSet/qserv/qserv-data-admin"
+
+// checkHostAccess: privilege and the host's namespaces for qserv's admin DaemonSet only, on
+// qserv nodes; hostPath volumes for it and the logging namespace's DaemonSets only.
+func checkHostAccess(c *checker) {
+	qservRoles := c.in.Model.RolesDedicatedTo("qserv")
+	for _, p := range c.idx.pods {
+		o, spec := p.obj, p.spec
+		admin := o.id == qservAdminDaemonSet
+		var asks []string
+		for _, ct := range containers(spec) {
+			if sc := ct.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
+				asks = append(asks, "privileged container "+ct.Name)
+			}
+		}
+		if spec.HostNetwork {
+			asks = append(asks, "hostNetwork")
+		}
+		if spec.HostPID {
+			asks = append(asks, "hostPID")
+		}
+		if spec.HostIPC {
+			asks = append(asks, "hostIPC")
+		}
+		if len(asks) > 0 && !admin {
+			c.report(NotesHostAccess, o, sourcePath(c.in, o), "asks for %s, which only qserv's admin DaemonSet (qserv/qserv-data-admin) has: drop them", strings.Join(asks, ", "))
+		}
+		if len(asks) > 0 && admin && !onlyOnRoles(spec, qservRoles) {
+			c.report(NotesHostAccess, o, sourcePath(c.in, o), "qserv's admin DaemonSet runs privileged but its required node affinity does not keep it on qserv nodes (%s in %s); require it", roleLabel, strings.Join(qservRoles, ", "))
+		}
+		hostForwarder := o.kind == "DaemonSet" && o.ns == "logging"
+		if admin || hostForwarder {
+			continue
+		}
+		for _, v := range spec.Volumes {
+			if v.HostPath != nil {
+				c.report(NotesHostAccess, o, sourcePath(c.in, o), "mounts the host path %s, which only qserv's admin DaemonSet and the log forwarders mount: use a PersistentVolumeClaim or an emptyDir", v.HostPath.Path)
+			}
+		}
+	}
+}
+
+// roleLabel is the node label naming a node's role (schema.#RoleLabel).
+const roleLabel = "lsst.org/role"
+
+// onlyOnRoles says whether every term of a pod's required node affinity holds the node's
+// role In a subset of roles.
+func onlyOnRoles(spec *corev1.PodSpec, roles []string) bool {
+	a := spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return false
+	}
+	terms := a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) == 0 {
+		return false
+	}
+	for _, t := range terms {
+		ok := false
+		for _, e := range t.MatchExpressions {
+			if e.Key == roleLabel && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) > 0 && allIn(e.Values, roles) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func allIn(values, set []string) bool {
+	for _, v := range values {
+		if !slices.Contains(set, v) {
+			return false
+		}
+	}
+	return true
 }
