@@ -21,6 +21,7 @@ pkgs=(
 	k8s.io/api/policy/v1
 	k8s.io/api/coordination/v1
 	k8s.io/api/batch/v1
+	k8s.io/api/admissionregistration/v1
 )
 
 rm -rf cue.mod/gen/k8s.io

@@ -102,6 +102,9 @@ func evaluate(root, name string) (*evaluated, error) {
 		}
 		return nil, fmt.Errorf("instance %s: %w", name, err)
 	}
+	if err := checkAdmissionPolicies(v); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
 	var nodeFiles map[string]string
 	if f := v.LookupPath(cue.ParsePath("nodeFiles")); f.Exists() {
 		if err := f.Decode(&nodeFiles); err != nil {

@@ -36,3 +36,9 @@ func Write(root string, results []*Result, prune bool) error {
 	}
 	return install(gen, names, staged, prune)
 }
+
+// CheckAdmissionPolicies exposes the CEL check of an instance's admission policies.
+var CheckAdmissionPolicies = checkAdmissionPolicies
+
+// LoadInstance exposes the CUE load of one instance.
+var LoadInstance = loadInstance

@@ -22,6 +22,8 @@ func checkNotes(c *checker) {
 	checkNamespaceAdmins(c)
 	checkLogForwarder(c)
 	checkNotebookLogin(c)
+	checkIngressDomain(c)
+	checkHostAccess(c)
 }
 
 // gpfsPV says whether a PersistentVolume is an NFS export of the instance's GPFS, and
@@ -437,4 +439,125 @@ func checkLogForwarder(c *checker) {
 			c.report(NotesLogForwarder, forwarders[0].obj, "", "no log forwarder can run on node %s (role %s, %s); let the DaemonSet select and tolerate every node", n.name, n.role, why)
 		}
 	}
+}
+
+// checkIngressDomain: every Ingress host is the instance's domain or under it, and every
+// rule names one. The admission policy lsst-ingress-hosts (platform/admission.cue) holds
+// the same rule in the cluster.
+func checkIngressDomain(c *checker) {
+	domain := c.in.Model.Instance.Domain
+	if domain == "" {
+		return
+	}
+	under := func(h string) bool { return h == domain || strings.HasSuffix(h, "."+domain) }
+	for _, o := range c.idx.byKind["Ingress"] {
+		ing, ok := o.typed.(*networkingv1.Ingress)
+		if !ok {
+			continue
+		}
+		var outside []string
+		add := func(h string) {
+			if !slices.Contains(outside, h) {
+				outside = append(outside, h)
+			}
+		}
+		for _, r := range ing.Spec.Rules {
+			if r.Host == "" {
+				add("(every host: a rule without host)")
+			} else if !under(r.Host) {
+				add(r.Host)
+			}
+		}
+		for _, tls := range ing.Spec.TLS {
+			for _, h := range tls.Hosts {
+				if !under(h) {
+					add(h)
+				}
+			}
+		}
+		if len(outside) > 0 {
+			c.report(NotesIngressDomain, o, sourcePath(c.in, o), "Ingress serves %s, outside the instance's domain %s; give each rule and TLS entry a host under %s", strings.Join(outside, ", "), domain, domain)
+		}
+	}
+}
+
+// qservAdminDaemonSet is the one workload that runs privileged: qserv's OS admins' shell on
+// the qserv nodes (platform/api.cue).
+const qservAdminDaemonSet = "DaemonSet/qserv/qserv-data-admin"
+
+// checkHostAccess: privilege and the host's namespaces for qserv's admin DaemonSet only, on
+// qserv nodes; hostPath volumes for it and the logging namespace's DaemonSets only.
+func checkHostAccess(c *checker) {
+	qservRoles := c.in.Model.RolesDedicatedTo("qserv")
+	for _, p := range c.idx.pods {
+		o, spec := p.obj, p.spec
+		admin := o.id == qservAdminDaemonSet
+		var asks []string
+		for _, ct := range containers(spec) {
+			if sc := ct.SecurityContext; sc != nil && sc.Privileged != nil && *sc.Privileged {
+				asks = append(asks, "privileged container "+ct.Name)
+			}
+		}
+		if spec.HostNetwork {
+			asks = append(asks, "hostNetwork")
+		}
+		if spec.HostPID {
+			asks = append(asks, "hostPID")
+		}
+		if spec.HostIPC {
+			asks = append(asks, "hostIPC")
+		}
+		if len(asks) > 0 && !admin {
+			c.report(NotesHostAccess, o, sourcePath(c.in, o), "asks for %s, which only qserv's admin DaemonSet (qserv/qserv-data-admin) has: drop them", strings.Join(asks, ", "))
+		}
+		if len(asks) > 0 && admin && !onlyOnRoles(spec, qservRoles) {
+			c.report(NotesHostAccess, o, sourcePath(c.in, o), "qserv's admin DaemonSet runs privileged but its required node affinity does not keep it on qserv nodes (%s in %s); require it", roleLabel, strings.Join(qservRoles, ", "))
+		}
+		hostForwarder := o.kind == "DaemonSet" && o.ns == "logging"
+		if admin || hostForwarder {
+			continue
+		}
+		for _, v := range spec.Volumes {
+			if v.HostPath != nil {
+				c.report(NotesHostAccess, o, sourcePath(c.in, o), "mounts the host path %s, which only qserv's admin DaemonSet and the log forwarders mount: use a PersistentVolumeClaim or an emptyDir", v.HostPath.Path)
+			}
+		}
+	}
+}
+
+// roleLabel is the node label naming a node's role (schema.#RoleLabel).
+const roleLabel = "lsst.org/role"
+
+// onlyOnRoles says whether every term of a pod's required node affinity holds the node's
+// role In a subset of roles.
+func onlyOnRoles(spec *corev1.PodSpec, roles []string) bool {
+	a := spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return false
+	}
+	terms := a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) == 0 {
+		return false
+	}
+	for _, t := range terms {
+		ok := false
+		for _, e := range t.MatchExpressions {
+			if e.Key == roleLabel && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) > 0 && allIn(e.Values, roles) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func allIn(values, set []string) bool {
+	for _, v := range values {
+		if !slices.Contains(set, v) {
+			return false
+		}
+	}
+	return true
 }

@@ -61,6 +61,8 @@ const (
 	NotesNamespaceAdmin   = "LSST-NOTES-005"
 	NotesLogForwarder     = "LSST-NOTES-006"
 	NotesNotebookLogin    = "LSST-NOTES-007"
+	NotesIngressDomain    = "LSST-NOTES-008"
+	NotesHostAccess       = "LSST-NOTES-009"
 
 	NetDeclaredAllowed  = "LSST-NET-001"
 	NetUndeclaredDenied = "LSST-NET-002"
@@ -120,6 +122,8 @@ var Rules = []Rule{
 	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin whose subjects are exactly the groups the instance names for it; no other binding grants lsst-namespace-admin, and no RoleBinding or ClusterRoleBinding grants Kubernetes' built-in admin ClusterRole (it may edit the namespace's RBAC), whatever its name."},
 	{NotesLogForwarder, "planning notes", Error, "A log forwarder (a DaemonSet of the logging namespace) can run on every node of the instance, whatever its role and taints."},
 	{NotesNotebookLogin, "planning notes", Error, "The notebook hub lets in the users of the instance's identity providers only, and with UIDs from LDAP only those of the directory's own (the hub.json its ConfigMap holds: allowed_idps, each stripping its domain; the uid source)."},
+	{NotesIngressDomain, "planning notes", Error, "Every Ingress host (of its rules and of its TLS entries) is the instance's domain or a name under it, and every rule names a host: a rule without one serves every name the ingress controller is reached by."},
+	{NotesHostAccess, "planning notes", Error, "Only qserv's admin DaemonSet (qserv/qserv-data-admin) runs a privileged container or in the host's network, PID or IPC namespace, and its required node affinity keeps it on qserv nodes (role in the roles dedicated to qserv); only it and the DaemonSets of the logging namespace (the log forwarders) mount hostPath volumes. The admission policy lsst-host-access holds the same in the cluster, also in qserv's and logging's privileged namespaces, where LSST-SEC-001 lets anything pass."},
 
 	{NetDeclaredAllowed, "flows", Error, "Every declared flow (platform/flows.cue) is allowed by the rendered NetworkPolicies, on each of its ports: the source's egress and the destination's ingress (internal/netpol), to an address of each of an outside network's CIDRs. Flows the nodes open (NFS mounts) are not governed by NetworkPolicy and are not checked."},
 	{NetUndeclaredDenied, "flows", Error, "Every flow between two components (across namespaces, within one, and between two pods of one component) on a port the destination's containers name, that no flow declares, is denied by the rendered NetworkPolicies."},
