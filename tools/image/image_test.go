@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -288,5 +290,31 @@ func TestBadInput(t *testing.T) {
 	}
 	if err := WriteTarball(filepath.Join(t.TempDir(), "x.tar"), nil, "Bad Tag"); err == nil || !strings.Contains(err.Error(), "tarball tag") {
 		t.Errorf("a bad tarball tag: got %v", err)
+	}
+}
+
+// TestModelFacts holds the facts platform/images.cue records for lsstgen's image to what
+// this build puts in it: the user and group, and the cache folder among the paths it writes.
+func TestModelFacts(t *testing.T) {
+	data, err := os.ReadFile(repoRoot + "/platform/images.cue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`(?ms)^\tlsstgen: \{\n(.*?)^\t\}\n`).FindSubmatch(data)
+	if block == nil {
+		t.Fatal("platform/images.cue: no images.lsstgen block")
+	}
+	for field, want := range map[string]string{
+		`(?m)^\t\tuser:\s+(\S+)$`:       strconv.Itoa(uid),
+		`(?m)^\t\tgroup:\s+(\S+)$`:      strconv.Itoa(gid),
+		`(?m)^\t\trepository:\s+(\S+)$`: `"lsst-dm/lsstgen"`,
+	} {
+		m := regexp.MustCompile(field).FindSubmatch(block[1])
+		if m == nil || string(m[1]) != want {
+			t.Errorf("platform/images.cue images.lsstgen: %s gives %q, the image has %s", field, m, want)
+		}
+	}
+	if !bytes.Contains(block[1], []byte(`"/`+cacheDir+`"`)) {
+		t.Errorf("platform/images.cue images.lsstgen: writes lacks /%s, the folder the image makes for sync's cache", cacheDir)
 	}
 }
