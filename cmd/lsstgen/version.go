@@ -101,7 +101,10 @@ executable.
 
 A release build (tools/image) sets the version and commit at link time; a plain go build
 reports the module's build information: "(devel)", and the commit only when built with
--buildvcs=true in a git checkout.`,
+-buildvcs=true in a git checkout.
+
+Exit status: 0; 1 only when stdout cannot be written (a build ID that cannot be read is
+printed as unknown, with the reason).`,
 		Example: `  lsstgen version
 
   # inside the image
