@@ -3,7 +3,8 @@
 # real control plane and KWOK the cluster tests need, checks formatting, vet and the CUE,
 # proves generated/ current and valid, runs every test with the cluster tests required (among
 # them the checks that docs/rules.md's table and the reference in docs/cli/ are current, and
-# that the docs' links resolve), then fuzzes each target for a short fixed time.
+# that the docs' links resolve), the tests of the modules under tools/ that have their own
+# (the image build, the alert rules), then fuzzes each target for a short fixed time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,11 @@ step "go test"
 go test -count=1 -timeout 30m ./...
 # The test hooks compiled only into test builds (internal/sync/testhooks_env.go).
 go test -count=1 -tags lsstgen_testhooks -run '^TestPauseAt$' ./internal/sync
+
+step "the modules of their own: the image build (tools/image) and the alert rules (tools/monitoring)"
+for mod in tools/image tools/monitoring; do
+	(cd "$mod" && gofmt -l . | grep . && { echo "gofmt would change the files above"; exit 1; }; go vet ./... && go test -count=1 ./...)
+done
 
 step "fuzzing, a short fixed time per target"
 for target in FuzzManifest FuzzInstance; do

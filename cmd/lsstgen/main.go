@@ -83,6 +83,7 @@ func commands(g *globalFlags, stdout, stderr io.Writer) []*cobra.Command {
 		newSyncCmd(g, stdout),
 		newDiffCmd(g, stdout),
 		newRegistryCmd(stdout),
+		newVersionCmd(stdout),
 	}
 }
 
