@@ -23,23 +23,24 @@ import (
 
 // syncFlags are sync's flags; diff uses the ones that select what to compare.
 type syncFlags struct {
-	instance     string
-	repo         string
-	revision     string
-	cacheDir     string
-	kubeconfig   string
-	namespace    string
-	once         bool
-	interval     time.Duration
-	dryRun       bool
-	maxPrune     float64
-	forcePrune   bool
-	pruneKinds   bool
-	stageTimeout time.Duration
-	health       time.Duration
-	leaderElect  bool
-	leaderID     string
-	metricsAddr  string
+	instance       string
+	repo           string
+	revision       string
+	cacheDir       string
+	kubeconfig     string
+	namespace      string
+	once           bool
+	interval       time.Duration
+	dryRun         bool
+	maxPrune       float64
+	forcePrune     bool
+	pruneKinds     bool
+	stageTimeout   time.Duration
+	health         time.Duration
+	selfDeployment string
+	leaderElect    bool
+	leaderID       string
+	metricsAddr    string
 }
 
 func newSyncCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
@@ -124,6 +125,7 @@ when stopped by a signal and 1 on an error that ends the loop.`,
 	fl.Float64Var(&f.maxPrune, "max-prune-share", sync.DefaultOptions("").MaxPruneShare, "largest `SHARE` (0 to 1) of the inventory one cycle may prune")
 	fl.BoolVar(&f.forcePrune, "force-prune", false, "prune even more than --max-prune-share")
 	fl.DurationVar(&f.health, "health-timeout", sync.DefaultOptions("").HealthTimeout, "how long to wait for the commit's objects to be ready (kstatus) before the cycle fails; 0 does not wait")
+	fl.StringVar(&f.selfDeployment, "self-deployment", "", "the daemon's own Deployment `NAME` in --namespace, left out of the health wait (it rolls out only as its replicas turn ready)")
 	fl.BoolVar(&f.pruneKinds, "prune-protected-kinds", false, "also prune Namespaces, PersistentVolumes and PersistentVolumeClaims that left git, whatever the instance's model allows")
 	return cmd
 }
@@ -172,6 +174,7 @@ func (f *syncFlags) syncer(g *globalFlags, logOut io.Writer) (*sync.Syncer, *syn
 	opts.PruneProtectedKinds = f.pruneKinds
 	opts.WaitTimeout = f.stageTimeout
 	opts.HealthTimeout = f.health
+	opts.SelfDeployment = f.selfDeployment
 	logger := sync.Logger(logOut)
 	// controller-runtime's client, under ssa, logs through its own logger: send it to ours.
 	ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))

@@ -20,10 +20,12 @@ import (
 // rolled out, a PVC bound, …), giving up after Options.HealthTimeout or as soon as one has
 // failed. Objects without status, like ConfigMaps, are ready at once. Waiting on all of them,
 // not only the ones this cycle changed, keeps a cycle failing while the instance is unhealthy.
+// The daemon's own Deployment (Options.SelfDeployment) is left out.
 func (s *Syncer) waitHealthy(ctx context.Context, objs []*unstructured.Unstructured) error {
 	if s.opts.HealthTimeout <= 0 {
 		return nil
 	}
+	objs = s.withoutSelf(objs)
 	set := make(object.ObjMetadataSet, 0, len(objs))
 	for _, o := range objs {
 		set = append(set, object.UnstructuredToObjMetadata(o))
@@ -49,6 +51,21 @@ func (s *Syncer) waitHealthy(ctx context.Context, objs []*unstructured.Unstructu
 		return nil // ready by now
 	}
 	return fmt.Errorf("health check: not ready after %v: %s", s.opts.HealthTimeout, strings.Join(notReady, "; "))
+}
+
+// withoutSelf returns objs without the daemon's own Deployment.
+func (s *Syncer) withoutSelf(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	if s.opts.SelfDeployment == "" {
+		return objs
+	}
+	self := manifest.FormatID("Deployment", s.opts.Namespace, s.opts.SelfDeployment)
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if manifest.ObjectID(o) != self {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // notReady returns "Kind/namespace/name Status: message" for each object kstatus does not

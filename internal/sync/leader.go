@@ -80,11 +80,19 @@ func (s *Syncer) leadOnce(ctx context.Context, lock resourcelock.Interface, src 
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				started.Store(true)
+				s.metrics.lead()
 				s.log.Info("leading", "instance", s.opts.Instance, "identity", lo.Identity)
 				finished <- s.Run(ctx, src, interval)
 			},
 			OnStoppedLeading: func() {
 				s.log.Info("stopped leading", "instance", s.opts.Instance, "identity", lo.Identity)
+			},
+			// A standby that reads another's Lease is ready to take over.
+			OnNewLeader: func(identity string) {
+				if identity != lo.Identity {
+					s.log.Info("standing by", "instance", s.opts.Instance, "identity", lo.Identity, "leader", identity)
+					s.metrics.follow(identity)
+				}
 			},
 		},
 	})

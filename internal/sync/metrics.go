@@ -20,8 +20,11 @@ type Metrics struct {
 	lastSuccess *prometheus.GaugeVec
 	lastCommit  *prometheus.GaugeVec
 
-	mu        gosync.Mutex
-	ready     bool
+	mu    gosync.Mutex
+	ready bool
+	// following is, on a standby, the identity of the leader whose Lease it has read; ""
+	// while it leads or has not read the Lease.
+	following string
 	commits   map[string]string // instance → last commit synced
 	lastError string
 }
@@ -88,16 +91,45 @@ func (m *Metrics) observe(res *Result, took time.Duration, err error) {
 	m.commits[res.Instance] = res.Commit
 }
 
-// Handler serves /metrics, /healthz (the process answers) and /readyz (200 once a cycle
-// has succeeded and the last one did, 503 otherwise).
+// follow records that this replica stands by while leader holds the Lease: it reached the
+// apiserver and takes part in the election, so it can take over; it is ready as such.
+func (m *Metrics) follow(leader string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.following = leader
+}
+
+// lead records that this replica holds the Lease: from now on it is ready once a cycle it
+// runs has succeeded and the last one did.
+func (m *Metrics) lead() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.following = ""
+	m.ready = false
+	m.lastError = ""
+}
+
+// Handler serves /metrics, /healthz (the process answers) and /readyz: 200 on a standby
+// that follows a leader (it can take over), and on the replica that syncs once a cycle has
+// succeeded and the last one did; 503 otherwise.
 func (m *Metrics) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		m.mu.Lock()
-		ready, lastErr := m.ready && m.lastError == "", m.lastError
+		ready, lastErr, following := m.ready && m.lastError == "", m.lastError, m.following
 		m.mu.Unlock()
+		if following != "" {
+			_, _ = w.Write([]byte("standby: " + following + " holds the Lease\n"))
+			return
+		}
 		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			if lastErr == "" {

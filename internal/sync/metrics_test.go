@@ -2,13 +2,19 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -79,5 +85,73 @@ func TestMetricsAndProbes(t *testing.T) {
 	expect(body, `lsstgen_sync_errors_total{instance="metrics"} 1`, `lsstgen_sync_last_success_commit_info{commit="`+commit+`",instance="metrics"} 1`)
 	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "refused") {
 		t.Errorf("/readyz after a failed cycle: %d %q", code, body)
+	}
+}
+
+// TestReadyzRoles: a standby that follows a leader is ready (it can take over); once it
+// leads it is ready only after a cycle of its own has succeeded.
+func TestReadyzRoles(t *testing.T) {
+	m := NewMetrics()
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	readyz := func() (int, string) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := readyz(); code != 503 {
+		t.Fatalf("/readyz of a replica neither following nor synced: %d, want 503", code)
+	}
+	m.follow("replica-a")
+	if code, body := readyz(); code != 200 || !strings.Contains(body, "standby: replica-a holds the Lease") {
+		t.Fatalf("/readyz of a standby: %d %q, want 200 naming the leader", code, body)
+	}
+	m.lead()
+	if code, body := readyz(); code != 503 || !strings.Contains(body, "no successful sync cycle yet") {
+		t.Fatalf("/readyz of a new leader before its cycle: %d %q, want 503", code, body)
+	}
+	m.observe(&Result{Instance: "x", Commit: "c1"}, time.Second, nil)
+	if code, _ := readyz(); code != 200 {
+		t.Fatalf("/readyz of a leader after a cycle: %d, want 200", code)
+	}
+	m.observe(&Result{Instance: "x", Commit: "c1"}, time.Second, errors.New("apply refused"))
+	if code, body := readyz(); code != 503 || !strings.Contains(body, "apply refused") {
+		t.Fatalf("/readyz of a leader after a failed cycle: %d %q, want 503 with the error", code, body)
+	}
+}
+
+// TestHealthWaitLeavesOutSelf: the daemon's own Deployment is not among the objects the
+// health wait waits on; everything else is.
+func TestHealthWaitLeavesOutSelf(t *testing.T) {
+	mk := func(kind, ns, name string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("apps/v1")
+		u.SetKind(kind)
+		u.SetNamespace(ns)
+		u.SetName(name)
+		return u
+	}
+	objs := []*unstructured.Unstructured{
+		mk("Deployment", "lsstgen-system", "lsstgen-sync"),
+		mk("Deployment", "portal", "lsstgen-sync"),
+		mk("ConfigMap", "lsstgen-system", "lsstgen-sync"),
+	}
+	s := &Syncer{opts: Options{Namespace: "lsstgen-system", SelfDeployment: "lsstgen-sync"}}
+	var got []string
+	for _, o := range s.withoutSelf(objs) {
+		got = append(got, manifest.ObjectID(o))
+	}
+	want := []string{"Deployment/portal/lsstgen-sync", "ConfigMap/lsstgen-system/lsstgen-sync"}
+	if !slices.Equal(got, want) {
+		t.Errorf("waited on %v, want %v", got, want)
+	}
+	s.opts.SelfDeployment = ""
+	if n := len(s.withoutSelf(objs)); n != 3 {
+		t.Errorf("without a self deployment, %d objects waited on, want 3", n)
 	}
 }

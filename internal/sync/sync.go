@@ -43,6 +43,11 @@ type Options struct {
 	// commit's objects to be ready (kstatus); a failed object ends the wait at once. The
 	// cycle fails when they are not ready. Zero skips the wait.
 	HealthTimeout time.Duration
+	// SelfDeployment names the daemon's own Deployment in Namespace, which the health wait
+	// leaves out: its rollout waits on the replicas' readiness, and a new leader's pods
+	// replace the one waiting, so waiting on it from inside can only time out. Its health
+	// is the kubelet's readiness probe and its disruption budget's business. "" for none.
+	SelfDeployment string
 	// FirstRetry is Run's wait before it retries a failed cycle; each further failure
 	// doubles it, up to the interval. Zero or less means one second.
 	FirstRetry time.Duration
