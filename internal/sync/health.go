@@ -25,7 +25,7 @@ func (s *Syncer) waitHealthy(ctx context.Context, objs []*unstructured.Unstructu
 	if s.opts.HealthTimeout <= 0 {
 		return nil
 	}
-	objs = s.withoutSelf(objs)
+	objs = waitable(s.withoutSelf(objs))
 	set := make(object.ObjMetadataSet, 0, len(objs))
 	for _, o := range objs {
 		set = append(set, object.UnstructuredToObjMetadata(o))
@@ -51,6 +51,20 @@ func (s *Syncer) waitHealthy(ctx context.Context, objs []*unstructured.Unstructu
 		return nil // ready by now
 	}
 	return fmt.Errorf("health check: not ready after %v: %s", s.opts.HealthTimeout, strings.Join(notReady, "; "))
+}
+
+// waitable returns objs without Secrets: kstatus finds a Secret ready as soon as it
+// exists, which the apply has just made sure of, and its poller lists each kind it waits
+// on, which the daemon's ServiceAccount may not do for Secrets (it may read only those it
+// applies, by name): with them in the set the wait could only end at its timeout.
+func waitable(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if o.GetKind() != "Secret" || o.GroupVersionKind().Group != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // withoutSelf returns objs without the daemon's own Deployment.

@@ -22,7 +22,7 @@ func TestOnlyTheLeaderApplies(t *testing.T) {
 	start := func(id string) *replica {
 		rep := &replica{logs: &lockedBuffer{}, done: make(chan error, 1)}
 		opts := DefaultOptions("leader")
-		opts.HealthTimeout = 0
+		opts.HealthTimeout = 0 // no controllers here; the wait with two replicas is TestSyncReplicasInTheTwin's (cmd/lsstgen)
 		s, err := New(c.Admin(), Logger(rep.logs), opts)
 		if err != nil {
 			t.Fatal(err)

@@ -154,4 +154,14 @@ func TestHealthWaitLeavesOutSelf(t *testing.T) {
 	if n := len(s.withoutSelf(objs)); n != 3 {
 		t.Errorf("without a self deployment, %d objects waited on, want 3", n)
 	}
+	// Secrets are left out of the wait (the ServiceAccount may not list them).
+	secret := mk("Secret", "dashboard", "kubernetes-dashboard-csrf")
+	secret.SetAPIVersion("v1")
+	got = nil
+	for _, o := range waitable(append(objs, secret)) {
+		got = append(got, manifest.ObjectID(o))
+	}
+	if slices.Contains(got, "Secret/dashboard/kubernetes-dashboard-csrf") || len(got) != 3 {
+		t.Errorf("waited on %v, want the three objects without the Secret", got)
+	}
 }

@@ -19,7 +19,7 @@ func TestDaemonSurvivesAPIServerRestart(t *testing.T) {
 	logs := &lockedBuffer{}
 	opts := DefaultOptions("restart")
 	opts.WaitTimeout = 20 * time.Second
-	opts.HealthTimeout = 0
+	opts.HealthTimeout = 0 // no controllers run here: a Deployment never becomes ready
 	opts.FirstRetry = 100 * time.Millisecond
 	cfg := c.Admin()
 	cfg.Timeout = 10 * time.Second // a request caught by the stop fails instead of hanging

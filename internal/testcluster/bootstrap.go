@@ -29,7 +29,7 @@ import (
 // model (`kubectl create namespace`), create those Secrets with placeholder values for
 // every key the model lists (a pair tls.crt and tls.key as a kubernetes.io/tls Secret), then
 // server-side apply objs, the instance's generated manifests, as the administrator of cfg
-// (`kubectl apply --server-side -k generated/<instance>`). It returns the objects the
+// (`kubectl apply --server-side --field-manager=lsstgen -k generated/<instance>`). It returns the objects the
 // apiserver refused.
 func Bootstrap(ctx context.Context, cfg *rest.Config, secrets map[string]map[string]model.OutOfBandSecret, objs []manifest.Object) ([]Rejection, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -51,7 +51,11 @@ func Bootstrap(ctx context.Context, cfg *rest.Config, secrets map[string]map[str
 			}
 		}
 	}
-	return Apply(ctx, cfg, objs, ApplyOptions{FieldManager: "kubectl"})
+	// The field manager README gives kubectl (--field-manager=lsstgen), the daemon's own:
+	// under another manager the fields the apiserver defaults inside atomic ones (a
+	// StatefulSet's volumeClaimTemplates, a policy's matchConstraints) stay that
+	// manager's, and the daemon refuses them as conflicts.
+	return Apply(ctx, cfg, objs, ApplyOptions{FieldManager: "lsstgen"})
 }
 
 // placeholderSecret is Secret namespace/name holding a placeholder value for each key; a

@@ -40,7 +40,7 @@ func TestSelfHosting(t *testing.T) {
 	}
 	c := Start(t)
 	ctx := t.Context()
-	rejected, err := Apply(ctx, c.Admin(), applied, ApplyOptions{FieldManager: "kubectl"})
+	rejected, err := Apply(ctx, c.Admin(), applied, ApplyOptions{FieldManager: "lsstgen"})
 	if err != nil {
 		t.Fatal(err)
 	}
