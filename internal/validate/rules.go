@@ -66,6 +66,10 @@ const (
 	NetUndeclaredDenied = "LSST-NET-002"
 	NetPodNetworkBlock  = "LSST-NET-003"
 	NetComponents       = "LSST-NET-004"
+
+	PrivClusterAdmin    = "LSST-PRIV-001"
+	PrivReadOnlySecrets = "LSST-PRIV-002"
+	PrivBeyondNamespace = "LSST-PRIV-003"
 )
 
 // Rules lists every rule, in the order of the documentation table.
@@ -125,6 +129,10 @@ var Rules = []Rule{
 	{NetUndeclaredDenied, "flows", Error, "Every flow between two components (across namespaces, within one, and between two pods of one component) on a port the destination's containers name, that no flow declares, is denied by the rendered NetworkPolicies."},
 	{NetPodNetworkBlock, "flows", Error, "No NetworkPolicy ipBlock admits addresses of the cluster's pod network (instance.kubernetes.podCIDR): network plugins apply ipBlocks to pods too, so such a block would admit pods no flow declares."},
 	{NetComponents, "flows", Error, "Every pod template is selected by exactly one component of the flows in its namespace, and every component the templates render selects a pod template."},
+
+	{PrivClusterAdmin, "privilege", Error, "Nobody but the instance's break-glass group reaches cluster-admin's power by any path the rendered RBAC and pod templates open (internal/privilege: escalate, bind, impersonate, tokens and Secrets, pods that run as a namespace's ServiceAccounts, exec, privileged or hostPath pods on a general node); the finding names the subject and its path."},
+	{PrivReadOnlySecrets, "privilege", Error, "No read-only identity (the bastion groups, and every subject bound to ClusterRole lsst-readonly, such as the dashboard's viewer) reads a Secret's content by any path."},
+	{PrivBeyondNamespace, "privilege", Error, "The groups a namespace-admin RoleBinding names reach nothing beyond the namespaces they administer: no cluster-admin, node root, ServiceAccount of another namespace, Secrets, pods or permissions elsewhere (reading cluster-scoped resources aside)."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).
