@@ -365,8 +365,12 @@ func checkNamespaceAdmins(c *checker) {
 		if !ok {
 			continue // reported by the schema rules
 		}
-		if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != NamespaceAdminRole {
-			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, NamespaceAdminRole)
+		wantRole := NamespaceAdminRole
+		if spec, ok := c.in.Model.Namespaces[ns]; ok && spec.AdminRole != "" {
+			wantRole = spec.AdminRole
+		}
+		if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != wantRole {
+			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s, as the model's adminRole says (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, wantRole)
 			continue
 		}
 		var got []string
