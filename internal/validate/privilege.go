@@ -78,7 +78,16 @@ func checkPrivilege(c *checker) {
 	sort.Strings(groups)
 	for _, g := range groups {
 		own := admins[g]
-		c.reportEach(PrivBeyondNamespace, "", a.BeyondNamespaces(privilege.Group(g), own...), func(r privilege.Reach, more int) string {
+		// What being a namespace's admin gives: the paths that start at a namespace-admin
+		// binding. A group's other grants (qserv's OS admins' root on the qserv nodes, which
+		// the model declares) are not a namespace's admin rights.
+		var fromAdmin []privilege.Reach
+		for _, r := range a.BeyondNamespaces(privilege.Group(g), own...) {
+			if len(r.Path) > 0 && startsAtAdminBinding(r.Path[0].Via, own) {
+				fromAdmin = append(fromAdmin, r)
+			}
+		}
+		c.reportEach(PrivBeyondNamespace, "", fromAdmin, func(r privilege.Reach, more int) string {
 			return fmt.Sprintf("Group %s, admin of %s, reaches %s beyond its namespaces: %s%s; give it a role without pods/exec or pod creation where the namespace's ServiceAccounts or pods reach further, or narrow those",
 				g, strings.Join(own, ", "), r.Power, r, andMore(more))
 		})
@@ -198,4 +207,15 @@ func namespaceAdminGroups(objs privilege.Objects) map[string][]string {
 		sort.Strings(out[g])
 	}
 	return out
+}
+
+// startsAtAdminBinding reports whether a path's first step is the namespace-admin
+// RoleBinding of one of the namespaces.
+func startsAtAdminBinding(via string, namespaces []string) bool {
+	for _, ns := range namespaces {
+		if strings.HasPrefix(via, "RoleBinding "+ns+"/namespace-admin ") || via == "RoleBinding "+ns+"/namespace-admin" {
+			return true
+		}
+	}
+	return false
 }
