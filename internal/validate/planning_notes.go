@@ -370,7 +370,7 @@ func checkNamespaceAdmins(c *checker) {
 			wantRole = spec.AdminRole
 		}
 		if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != wantRole {
-			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s, as the model's adminRole says (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, wantRole)
+			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, wantRole)
 			continue
 		}
 		var got []string
