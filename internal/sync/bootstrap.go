@@ -50,7 +50,9 @@ func (s *Syncer) checkBootstrap(ctx context.Context, objs []*unstructured.Unstru
 		case err != nil:
 			return out, fmt.Errorf("reading bootstrap-tier %s: %w", id, err)
 		default:
-			fields := driftedFields(o, live)
+			want := o.DeepCopy()
+			dropOmitted(want.Object, live.Object)
+			fields := driftedFields(want, live)
 			if len(fields) == 0 {
 				out = append(out, Change{Object: id, Action: string(ssa.UnchangedAction)})
 				continue
@@ -60,4 +62,27 @@ func (s *Syncer) checkBootstrap(ctx context.Context, objs []*unstructured.Unstru
 		}
 	}
 	return out, nil
+}
+
+// dropOmitted removes from desired the empty strings and false values that live does not
+// hold at all: the apiserver omits such fields when it stores an object (omitempty), so
+// their absence is not a difference.
+func dropOmitted(desired, live map[string]any) {
+	for k, v := range desired {
+		lv, inLive := live[k]
+		switch v := v.(type) {
+		case string:
+			if v == "" && !inLive {
+				delete(desired, k)
+			}
+		case bool:
+			if !v && !inLive {
+				delete(desired, k)
+			}
+		case map[string]any:
+			if lm, ok := lv.(map[string]any); ok {
+				dropOmitted(v, lm)
+			}
+		}
+	}
 }
