@@ -34,7 +34,8 @@ import (
 // (the wait does not hang on the daemon's own Deployment) and both replicas are ready (the
 // standby because it can take over); the leader killed, the standby takes the Lease and
 // its own cycles succeed. Then, against the twin's controllers, a Deployment pruned from git
-// takes its pods with it, and a Namespace the model lets go is finalized.
+// takes its pods with it, and a Namespace the model lets go, pruned by the operator's sync,
+// is finalized.
 func TestSyncReplicasInTheTwin(t *testing.T) {
 	const instance = "pdac"
 	bin := lsstgenBinary(t)
@@ -206,13 +207,31 @@ func TestSyncReplicasInTheTwin(t *testing.T) {
 	})
 
 	// A Namespace the model lets go (lsst.org/prune=allowed) is deleted when it leaves git,
-	// and the namespace controller finalizes it: its objects go, then it does.
+	// and the namespace controller finalizes it: its objects go, then it does. Namespaces
+	// are the bootstrap tier's, which the daemon's ServiceAccount may not write: the
+	// break-glass operator runs this sync (`lsstgen sync --once` as an administrator), with
+	// the daemon stopped so that one writer runs.
+	_ = standby.cmd.Process.Signal(syscall.SIGTERM)
+	_ = standby.cmd.Wait()
+	adminKubeconfig := filepath.Join(t.TempDir(), "admin-kubeconfig")
+	if err := os.WriteFile(adminKubeconfig, tw.KubeConfig(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syncOnce := func() {
+		t.Helper()
+		out, err := exec.Command(bin, "sync", "--once", "--instance", instance, "--repo", dir, "--kubeconfig", adminKubeconfig,
+			"--cache-dir", t.TempDir(), "--health-timeout", "60s", "--self-deployment", "lsstgen-sync").CombinedOutput()
+		if err != nil {
+			t.Fatalf("lsstgen sync --once as the operator: %v\n%s", err, tail(string(out), 30))
+		}
+	}
 	testrepo.WriteFile(t, dir, filepath.Join(manifest.InstanceDir(instance), "scratch", "namespace-scratch.yaml"),
 		"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: scratch\n  annotations:\n    "+manifest.AnnotationPrune+": "+manifest.PruneAllowed+"\n")
 	testrepo.WriteFile(t, dir, filepath.Join(manifest.InstanceDir(instance), "scratch", "configmap-notes.yaml"),
 		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  namespace: scratch\ndata:\n  a: b\n")
 	editResources("", "scratch/namespace-scratch.yaml", "scratch/configmap-notes.yaml")
 	testrepo.Commit(t, dir, "add scratch")
+	syncOnce()
 	waitFor("ConfigMap/scratch/notes applied", time.Minute, func() (bool, string) {
 		_, err := admin.CoreV1().ConfigMaps("scratch").Get(ctx, "notes", metav1.GetOptions{})
 		return err == nil, fmt.Sprint(err)
@@ -220,6 +239,7 @@ func TestSyncReplicasInTheTwin(t *testing.T) {
 	editResources("scratch/namespace-scratch.yaml")
 	editResources("scratch/configmap-notes.yaml")
 	testrepo.Commit(t, dir, "drop scratch")
+	syncOnce()
 	waitFor("Namespace/scratch pruned and finalized", time.Minute, func() (bool, string) {
 		ns, err := admin.CoreV1().Namespaces().Get(ctx, "scratch", metav1.GetOptions{})
 		if err == nil {

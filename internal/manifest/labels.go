@@ -38,3 +38,12 @@ const (
 	AnnotationRecreate = "lsst.org/recreate"
 	RecreateEnabled    = "enabled"
 )
+
+// AnnotationTier set to TierBootstrap on an object in git puts it in the bootstrap tier:
+// objects only a cluster admin can make (the break-glass binding, the sync daemon's own
+// RBAC). The operator applies them once as the break-glass group; sync reads and
+// compares them, reporting a missing or drifted one, and never applies or prunes them.
+const (
+	AnnotationTier = "lsst.org/tier"
+	TierBootstrap  = "bootstrap"
+)

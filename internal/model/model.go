@@ -234,6 +234,8 @@ type Namespace struct {
 	Aspect      string   `json:"aspect"`
 	PodSecurity string   `json:"podSecurity"`
 	Admins      []string `json:"admins"`
+	// AdminRole is the ClusterRole of its RoleBinding namespace-admin.
+	AdminRole string `json:"adminRole"`
 }
 
 // OutOfBandSecret is a Secret the platform references and operators create.

@@ -107,6 +107,81 @@ func TestClusterGenerated(t *testing.T) {
 	applyWorld(t, c, applied, a)
 	t.Run("access-reviews", func(t *testing.T) { checkAccessReviews(t, c, a, objs) })
 	t.Run("first-steps", func(t *testing.T) { checkFirstSteps(t, c, a) })
+	t.Run("rule-verdicts", func(t *testing.T) { checkRuleVerdicts(t, c, a) })
+}
+
+// checkRuleVerdicts asks the apiserver the questions the LSST-PRIV rules' verdicts on pdac
+// rest on, and the analysis the same: the break-glass group may do anything (flagged for
+// no one else); the sync ServiceAccount may neither escalate nor bind cluster-admin, nor
+// write RBAC, Namespaces, PersistentVolumes or workloads of privileged namespaces; the
+// read-only identities read no Secret; the platform namespaces' admins run no pods and
+// exec into none there. Both must agree with the wanted answer.
+func checkRuleVerdicts(t *testing.T, c *testcluster.Cluster, a *Analysis) {
+	rbac := rbacv1.GroupName
+	syncSA := ServiceAccount("lsstgen-system", "lsstgen-sync")
+	admins := Group("lsst-pdac-admins")
+	cases := []struct {
+		s    Subject
+		r    Request
+		want bool
+	}{
+		{Group("lsst-k8s-break-glass"), Request{Verb: "escalate", APIGroup: rbac, Resource: "clusterroles"}, true},
+		{Group("lsst-k8s-break-glass"), Request{Namespace: "logging", Verb: "create", APIGroup: "apps", Resource: "daemonsets"}, true},
+		{syncSA, Request{Verb: "escalate", APIGroup: rbac, Resource: "clusterroles", Name: "lsstgen-sync"}, false},
+		{syncSA, Request{Verb: "bind", APIGroup: rbac, Resource: "clusterroles", Name: "cluster-admin"}, false},
+		{syncSA, Request{Verb: "create", APIGroup: rbac, Resource: "clusterrolebindings"}, false},
+		{syncSA, Request{Namespace: "api", Verb: "create", APIGroup: rbac, Resource: "rolebindings"}, false},
+		{syncSA, Request{Verb: "update", Resource: "namespaces", Name: "api"}, false},
+		{syncSA, Request{Verb: "create", Resource: "persistentvolumes"}, false},
+		{syncSA, Request{Namespace: "logging", Verb: "create", APIGroup: "apps", Resource: "daemonsets"}, false},
+		{syncSA, Request{Namespace: "qserv-os-admin", Verb: "patch", APIGroup: "apps", Resource: "daemonsets"}, false},
+		{syncSA, Request{Namespace: "api", Verb: "patch", APIGroup: "apps", Resource: "deployments"}, true},
+		{syncSA, Request{Namespace: "logging", Verb: "patch", Resource: "configmaps"}, true},
+		{syncSA, Request{Verb: "get", APIGroup: rbac, Resource: "clusterroles", Name: "lsstgen-sync"}, true},
+		{ServiceAccount("dashboard", "dashboard-viewer"), Request{Namespace: "dashboard", Verb: "get", Resource: "secrets", Name: "kubernetes-dashboard-csrf"}, false},
+		{ServiceAccount("dashboard", "dashboard"), Request{Namespace: "dashboard", Verb: "get", Resource: "secrets", Name: "kubernetes-dashboard-csrf"}, true},
+		{Group("lsst-bastion-users"), Request{Namespace: "api", Verb: "get", Resource: "secrets"}, false},
+		{Group("lsst-bastion-users"), Request{Namespace: "api", Verb: "list", Resource: "pods"}, true},
+		{admins, Request{Namespace: "api", Verb: "create", Resource: "pods"}, true},
+		{Group("lsst-qserv-admins"), Request{Namespace: "qserv-os-admin", Verb: "create", Resource: "pods/exec"}, true},
+		{Group("lsst-qserv-admins"), Request{Namespace: "qserv-os-admin", Verb: "create", Resource: "pods"}, false},
+		{Group("lsst-qserv-admins"), Request{Namespace: "qserv", Verb: "create", Resource: "pods"}, true},
+	}
+	for _, ns := range []string{"lsstgen-system", "ingress", "logging", "dashboard"} {
+		for _, res := range []string{"pods", "pods/exec"} {
+			cases = append(cases, struct {
+				s    Subject
+				r    Request
+				want bool
+			}{admins, Request{Namespace: ns, Verb: "create", Resource: res}, false})
+		}
+		cases = append(cases, struct {
+			s    Subject
+			r    Request
+			want bool
+		}{admins, Request{Namespace: ns, Verb: "delete", Resource: "pods"}, true})
+	}
+	cs := kubernetes.NewForConfigOrDie(c.Admin())
+	for _, k := range cases {
+		got, err := review(t.Context(), cs, k.s, k.r)
+		if err != nil {
+			t.Fatalf("%s %+v: %v", k.s, k.r, err)
+		}
+		_, analysed := a.Allowed(k.s, k.r)
+		if got != k.want || analysed != k.want {
+			t.Errorf("%s %+v: want %v, the apiserver says %v, the analysis %v", k.s, k.r, k.want, got, analysed)
+		}
+	}
+	// The rules' verdicts: only the break-glass group reaches cluster-admin; the sync
+	// ServiceAccount reaches no power beyond what it is bound to write.
+	for _, r := range a.ClusterAdminEquivalents() {
+		t.Errorf("reaches cluster-admin: %s", r)
+	}
+	for _, s := range []Subject{ServiceAccount("dashboard", "dashboard-viewer"), Group("lsst-bastion-users")} {
+		for _, r := range a.SecretReads(s) {
+			t.Errorf("read-only reads Secrets: %s", r)
+		}
+	}
 }
 
 // checkFixtureQueries holds the fixture's meaning: who reaches what.

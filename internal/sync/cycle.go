@@ -47,6 +47,7 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 	if snap.Instance != s.opts.Instance {
 		return res, fmt.Errorf("snapshot of instance %s given to the sync of %s", snap.Instance, s.opts.Instance)
 	}
+	snap, bootstrap := splitBootstrap(snap)
 	objs, desired, err := s.prepare(snap)
 	if err != nil {
 		return res, err
@@ -82,10 +83,22 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 		return res, fmt.Errorf("apply failed, nothing pruned: %w", err)
 	}
 
+	bootChanges, bootErr := s.checkBootstrap(ctx, bootstrap)
+	s.record(res, snap.Commit, bootChanges...)
+	if bootErr != nil {
+		return res, fmt.Errorf("nothing pruned: %w", bootErr)
+	}
+	// A bootstrap-tier object an earlier commit had sync apply stays: it is never pruned.
+	kept := entrySet{}
+	for _, o := range bootstrap {
+		kept.add(entryOf(o))
+	}
 	known := inv.all()
 	candidates := entrySet{}
 	for k, e := range known {
-		if _, ok := desired[k]; !ok {
+		_, inGit := desired[k]
+		_, boot := kept[k]
+		if !inGit && !boot {
 			candidates.add(e)
 		}
 	}

@@ -200,7 +200,18 @@ func (s *Syncer) saveInventory(ctx context.Context, inv *Inventory) error {
 	return nil
 }
 
+// ensureNamespace makes the inventory's namespace when it is missing. It looks first: the
+// rendered daemon's ServiceAccount may read Namespaces but not create them (they are the
+// bootstrap tier's), and its namespace exists, since the daemon runs in it.
 func (s *Syncer) ensureNamespace(ctx context.Context) error {
+	var existing corev1.Namespace
+	err := s.client.Get(ctx, client.ObjectKey{Name: s.opts.Namespace}, &existing)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading namespace %s of the inventory: %w", s.opts.Namespace, err)
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   s.opts.Namespace,
 		Labels: map[string]string{manifest.LabelManagedBy: manifest.ManagedBy},

@@ -13,7 +13,7 @@ import (
 // recommended.yaml renders them empty, and the dashboard fills them), and nothing else of
 // the kind: not another Secret of its namespace, not a list, not a create or a delete.
 func checkDashboardOwnState(t *testing.T, c *Cluster) {
-	id := serviceAccount(dashboardNamespace, dashboardViewer)
+	id := serviceAccount(dashboardNamespace, "dashboard") // the dashboard's own ServiceAccount
 	cs := kubernetes.NewForConfigOrDie(id.config(c))
 	own := map[string][]string{
 		"secrets":    {"kubernetes-dashboard-certs", "kubernetes-dashboard-csrf", "kubernetes-dashboard-key-holder"},

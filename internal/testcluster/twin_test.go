@@ -159,7 +159,7 @@ func placementProblems(t *testing.T, tw *Twin, m model.Model) []string {
 	if len(nodesOf("qserv-worker")) > 0 {
 		everyNode("StatefulSet/qserv/qserv-worker", nodesOf("qserv-worker"))
 		everyNode("StatefulSet/qserv/qserv-czar", nodesOf("qserv-czar"))
-		everyNode("DaemonSet/qserv/qserv-data-admin", qservNodes)
+		everyNode("DaemonSet/qserv-os-admin/qserv-data-admin", qservNodes)
 	}
 	if reg := m.Instance.Registry.Node; reg != "" {
 		nexus := onNodes["Deployment/registry/nexus"]

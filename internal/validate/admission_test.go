@@ -56,7 +56,7 @@ var pdacOffenders = []offender{
 		obj:  deployment("portal", "latest", "docker.io/ipac/firefly:latest", "")},
 	// Privileged in a restricted namespace: Pod Security only warns on a Deployment.
 	{name: "privileged", as: "admin:portal", rule: "LSST-NOTES-009",
-		says: []string{"LSST-NOTES-009", "Deployment portal/rooted", "qserv/qserv-data-admin", "drop privileged"},
+		says: []string{"LSST-NOTES-009", "Deployment portal/rooted", "qserv-os-admin/qserv-data-admin", "drop privileged"},
 		obj:  deployment("portal", "rooted", "docker.io/library/almalinux:9.5", "securityContext: {privileged: true}")},
 	// In qserv's privileged namespace Pod Security lets anything in, and so does
 	// validate's LSST-SEC-001 (it holds the namespace's level); LSST-NOTES-009 holds the

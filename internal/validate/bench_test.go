@@ -82,7 +82,11 @@ func synthetic(base *render.Result, n int) Instance {
 	}
 	appLabels := map[string]string{"app.kubernetes.io/part-of": "synthetic"}
 	for _, u := range base.Objects {
-		if u.GetNamespace() == "logging" || (u.GetKind() == "Namespace" && u.GetName() == "logging") {
+		if u.GetKind() == "RoleBinding" && u.GetName() == "lsstgen-sync-writes" {
+			continue // the sync daemon's, which the synthetic instance does not run
+		}
+		if u.GetNamespace() == "logging" || (u.GetKind() == "Namespace" && u.GetName() == "logging") ||
+			(u.GetKind() == "ClusterRole" && u.GetName() == "lsst-namespace-operator") {
 			objs = append(objs, u)
 		}
 	}

@@ -367,8 +367,12 @@ func checkNamespaceAdmins(c *checker) {
 		if !ok {
 			continue // reported by the schema rules
 		}
-		if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != NamespaceAdminRole {
-			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, NamespaceAdminRole)
+		wantRole := NamespaceAdminRole
+		if spec, ok := c.in.Model.Namespaces[ns]; ok && spec.AdminRole != "" {
+			wantRole = spec.AdminRole
+		}
+		if rb.RoleRef.Kind != "ClusterRole" || rb.RoleRef.Name != wantRole {
+			c.report(NotesNamespaceAdmin, bo, path, "binds %s %s; namespace %s's admin binding must bind ClusterRole %s (the built-in admin may edit the namespace's RBAC)", rb.RoleRef.Kind, rb.RoleRef.Name, ns, wantRole)
 			continue
 		}
 		var got []string
@@ -481,9 +485,14 @@ func checkIngressDomain(c *checker) {
 	}
 }
 
+// mountsHostPath says whether a pod spec mounts a hostPath volume.
+func mountsHostPath(spec *corev1.PodSpec) bool {
+	return slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool { return v.HostPath != nil })
+}
+
 // qservAdminDaemonSet is the one workload that runs privileged: qserv's OS admins' shell on
 // the qserv nodes (platform/api.cue).
-const qservAdminDaemonSet = "DaemonSet/qserv/qserv-data-admin"
+const qservAdminDaemonSet = "DaemonSet/qserv-os-admin/qserv-data-admin"
 
 // checkHostAccess: privilege and the host's namespaces for qserv's admin DaemonSet only, on
 // qserv nodes; hostPath volumes for it and the logging namespace's DaemonSets only.
@@ -508,10 +517,10 @@ func checkHostAccess(c *checker) {
 			asks = append(asks, "hostIPC")
 		}
 		if len(asks) > 0 && !admin {
-			c.report(NotesHostAccess, o, sourcePath(c.in, o), "asks for %s, which only qserv's admin DaemonSet (qserv/qserv-data-admin) has: drop them", strings.Join(asks, ", "))
+			c.report(NotesHostAccess, o, sourcePath(c.in, o), "asks for %s, which only qserv's admin DaemonSet (qserv-os-admin/qserv-data-admin) has: drop them", strings.Join(asks, ", "))
 		}
-		if len(asks) > 0 && admin && !onlyOnRoles(spec, qservRoles) {
-			c.report(NotesHostAccess, o, sourcePath(c.in, o), "qserv's admin DaemonSet runs privileged but its required node affinity does not keep it on qserv nodes (%s in %s); require it", roleLabel, strings.Join(qservRoles, ", "))
+		if admin && (len(asks) > 0 || mountsHostPath(spec)) && !onlyOnRoles(spec, qservRoles) {
+			c.report(NotesHostAccess, o, sourcePath(c.in, o), "qserv's admin DaemonSet reaches the host (privilege or host paths) but its required node affinity does not keep it on qserv nodes (%s in %s); require it", roleLabel, strings.Join(qservRoles, ", "))
 		}
 		hostForwarder := o.kind == "DaemonSet" && o.ns == "logging"
 		if admin || hostForwarder {

@@ -68,6 +68,10 @@ const (
 	NetUndeclaredDenied = "LSST-NET-002"
 	NetPodNetworkBlock  = "LSST-NET-003"
 	NetComponents       = "LSST-NET-004"
+
+	PrivClusterAdmin    = "LSST-PRIV-001"
+	PrivReadOnlySecrets = "LSST-PRIV-002"
+	PrivBeyondNamespace = "LSST-PRIV-003"
 )
 
 // Rules lists every rule, in the order of the documentation table.
@@ -119,16 +123,20 @@ var Rules = []Rule{
 	{NotesDatasetsReadOnly, "planning notes", Error, "/datasets is read-only everywhere: its PersistentVolumes are read-only NFS with ReadOnlyMany, and every claim, pod volume and mount of it is read-only."},
 	{NotesPublicAspects, "planning notes", Error, "On a public instance all three aspects (api, portal, notebook) are enabled and reachable through an Ingress of their namespace under the instance's domain."},
 	{NotesInwardPrivate, "planning notes", Error, "An inward-facing instance exposes nothing publicly: every Ingress admits only the internal networks, no NetworkPolicy admits traffic from outside them (an ingress rule without from admits every source, so it counts as admitting the outside), no Service is a LoadBalancer."},
-	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin whose subjects are exactly the groups the instance names for it; no other binding grants lsst-namespace-admin, and no RoleBinding or ClusterRoleBinding grants Kubernetes' built-in admin ClusterRole (it may edit the namespace's RBAC), whatever its name."},
+	{NotesNamespaceAdmin, "planning notes", Error, "Every namespace has its 'admin' binding: RoleBinding namespace-admin to ClusterRole lsst-namespace-admin (or the model's adminRole for it, lsst-namespace-operator where the namespace's ServiceAccounts or pods reach beyond it) whose subjects are exactly the groups the instance names for it; no other binding grants lsst-namespace-admin, and no RoleBinding or ClusterRoleBinding grants Kubernetes' built-in admin ClusterRole (it may edit the namespace's RBAC), whatever its name."},
 	{NotesLogForwarder, "planning notes", Error, "A log forwarder (a DaemonSet of the logging namespace) can run on every node of the instance, whatever its role and taints."},
 	{NotesNotebookLogin, "planning notes", Error, "The notebook hub lets in the users of the instance's identity providers only, and with UIDs from LDAP only those of the directory's own (the hub.json its ConfigMap holds: allowed_idps, each stripping its domain; the uid source)."},
 	{NotesIngressDomain, "planning notes", Error, "Every Ingress host (of its rules and of its TLS entries) is the instance's domain or a name under it, and every rule names a host: a rule without one serves every name the ingress controller is reached by."},
-	{NotesHostAccess, "planning notes", Error, "Only qserv's admin DaemonSet (qserv/qserv-data-admin) runs a privileged container or in the host's network, PID or IPC namespace, and its required node affinity keeps it on qserv nodes (role in the roles dedicated to qserv); only it and the DaemonSets of the logging namespace (the log forwarders) mount hostPath volumes. The admission policy lsst-host-access holds the same in the cluster, also in qserv's and logging's privileged namespaces, where LSST-SEC-001 lets anything pass."},
+	{NotesHostAccess, "planning notes", Error, "Only qserv's admin DaemonSet (qserv-os-admin/qserv-data-admin) runs a privileged container or in the host's network, PID or IPC namespace, and its required node affinity keeps it on qserv nodes (role in the roles dedicated to qserv); only it and the DaemonSets of the logging namespace (the log forwarders) mount hostPath volumes. The admission policy lsst-host-access holds the same in the cluster, also in qserv's and logging's privileged namespaces, where LSST-SEC-001 lets anything pass."},
 
 	{NetDeclaredAllowed, "flows", Error, "Every declared flow (platform/flows.cue) is allowed by the rendered NetworkPolicies, on each of its ports: the source's egress and the destination's ingress (internal/netpol), to an address of each of an outside network's CIDRs. Flows the nodes open (NFS mounts) are not governed by NetworkPolicy and are not checked."},
 	{NetUndeclaredDenied, "flows", Error, "Every flow between two components (across namespaces, within one, and between two pods of one component) on a port the destination's containers name, that no flow declares, is denied by the rendered NetworkPolicies."},
 	{NetPodNetworkBlock, "flows", Error, "No NetworkPolicy ipBlock admits addresses of the cluster's pod network (instance.kubernetes.podCIDR): network plugins apply ipBlocks to pods too, so such a block would admit pods no flow declares."},
 	{NetComponents, "flows", Error, "Every pod template is selected by exactly one component of the flows in its namespace, and every component the templates render selects a pod template."},
+
+	{PrivClusterAdmin, "privilege", Error, "Nobody but the instance's break-glass group reaches cluster-admin's power by any path the rendered RBAC and pod templates open (internal/privilege: escalate, bind, impersonate, tokens and Secrets, pods that run as a namespace's ServiceAccounts, exec, privileged or hostPath pods on a general node); the finding names the subject and its path."},
+	{PrivReadOnlySecrets, "privilege", Error, "No read-only identity (the bastion groups, and every subject bound to ClusterRole lsst-readonly, such as the dashboard's viewer) reads a Secret's content by any path."},
+	{PrivBeyondNamespace, "privilege", Error, "The groups a namespace-admin RoleBinding names reach, through those bindings, nothing beyond the namespaces they administer (a group's other grants, such as qserv's OS admins' root on the qserv nodes the model declares, are not a namespace's admin rights): no cluster-admin, node root, ServiceAccount of another namespace, Secrets, pods or permissions elsewhere (reading cluster-scoped resources aside)."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).

@@ -50,6 +50,7 @@ func validateOne(in *Instance) []Finding {
 	checkCapacity(c)
 	checkNotes(c)
 	checkFlows(c)
+	checkPrivilege(c)
 	return c.findings
 }
 
