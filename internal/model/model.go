@@ -215,7 +215,10 @@ type LDAP struct {
 
 // Logging is the log forwarding model.
 type Logging struct {
-	ELK struct {
+	// Forward: the instance forwards pod logs (its site's choice unless it makes its own);
+	// without it there is no forwarder and no ELK endpoint.
+	Forward bool `json:"forward"`
+	ELK     struct {
 		Host string `json:"host"`
 		Port int    `json:"port"`
 	} `json:"elk"`

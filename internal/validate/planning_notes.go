@@ -424,6 +424,14 @@ func checkLogForwarder(c *checker) {
 			forwarders = append(forwarders, p)
 		}
 	}
+	if !c.in.Model.Instance.Logging.Forward {
+		// The site (or the instance) does not forward pod logs: no forwarder is needed, and
+		// one rendered anyway would forward to an endpoint nobody named.
+		for _, p := range forwarders {
+			c.report(NotesLogForwarder, p.obj, "instance.logging.forward", "the instance does not forward pod logs (logging.forward is false), but a log forwarder DaemonSet is rendered; render it only where logs are forwarded")
+		}
+		return
+	}
 	if len(forwarders) == 0 {
 		c.report(NotesLogForwarder, nil, "instance.logging", "no log forwarder DaemonSet runs in namespace logging; pod logs of the nodes reach no ELK stack")
 		return
