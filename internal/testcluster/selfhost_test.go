@@ -14,8 +14,9 @@ import (
 
 // TestSelfHosting: after one bootstrap apply of generated/pdac as an administrator (what
 // `kubectl apply -k` does), the instance's own sync identity can apply every one of its
-// objects again, RBAC included, and nothing more: no Secrets but the instance's own (by
-// name), no pods.
+// objects again but the bootstrap tier's (cluster-scoped RBAC, Namespaces, volumes: what
+// only the break-glass group may change), and nothing more: no bootstrap-tier object, no
+// Secrets but the instance's own (by name), no pods.
 func TestSelfHosting(t *testing.T) {
 	root, err := manifest.FindRoot(".")
 	if err != nil {
@@ -51,13 +52,35 @@ func TestSelfHosting(t *testing.T) {
 		t.FailNow()
 	}
 
+	var kept, bootstrap []manifest.Object
+	for _, o := range applied {
+		if o.GetAnnotations()[manifest.AnnotationTier] == manifest.TierBootstrap {
+			bootstrap = append(bootstrap, o)
+		} else {
+			kept = append(kept, o)
+		}
+	}
+	if len(bootstrap) == 0 || len(kept) == 0 {
+		t.Fatalf("generated/pdac has %d bootstrap-tier and %d other objects; want both", len(bootstrap), len(kept))
+	}
 	sa := c.AsServiceAccount("lsstgen-system", "lsstgen-sync")
-	rejected, err = Apply(ctx, sa, applied, ApplyOptions{FieldManager: "lsstgen"})
+	rejected, err = Apply(ctx, sa, kept, ApplyOptions{FieldManager: "lsstgen"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rejected {
 		t.Errorf("the sync identity may not keep its own instance: %s", r)
+	}
+	// Not one bootstrap-tier object may the sync identity change: were one writable, the
+	// daemon could widen its own rights.
+	for _, o := range bootstrap {
+		rejected, err := Apply(ctx, sa, []manifest.Object{o}, ApplyOptions{FieldManager: "lsstgen"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rejected) == 0 {
+			t.Errorf("the sync identity may apply bootstrap-tier %s/%s/%s; only the break-glass group may", o.GetKind(), o.GetNamespace(), o.GetName())
+		}
 	}
 
 	// The Secrets it manages (empty ones the dashboard fills) it may create again by name,

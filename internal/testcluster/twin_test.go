@@ -133,6 +133,8 @@ func placementProblems(t *testing.T, tw *Twin, m model.Model) []string {
 			continue // the log forwarder runs everywhere; checked below
 		case "registry":
 			allowed = []string{m.Instance.Registry.Node}
+		case "qserv-os-admin":
+			allowed = qservNodes // qserv's OS admins' shell on the qserv nodes
 		case "qserv":
 			switch owner {
 			case "StatefulSet/qserv/qserv-worker":
@@ -174,8 +176,11 @@ func placementProblems(t *testing.T, tw *Twin, m model.Model) []string {
 			everyNode(owner, allNodes)
 		}
 	}
-	if forwarders == 0 {
+	switch {
+	case m.Instance.Logging.Forward && forwarders == 0:
 		problems = append(problems, "no log forwarder: no DaemonSet of the logging namespace runs a pod")
+	case !m.Instance.Logging.Forward && forwarders > 0:
+		problems = append(problems, fmt.Sprintf("%d log forwarders run, but the instance does not forward its logs", forwarders))
 	}
 	// qserv's databases and the registry's storage live on their node's local disks.
 	local := 0

@@ -33,7 +33,8 @@ import (
 type offender struct {
 	name string
 	// as is who creates it: "admin:<namespace>" (a member of the namespace's first admin
-	// group, impersonated), "sa:<namespace>/<name>" (a ServiceAccount).
+	// group, impersonated), "sa:<namespace>/<name>" (a ServiceAccount), "group:<name>" (a
+	// member of the group, impersonated).
 	as string
 	// says are texts the apiserver's refusal must hold: the rule and what to change.
 	says []string
@@ -58,9 +59,8 @@ var pdacOffenders = []offender{
 	{name: "privileged", as: "admin:portal", rule: "LSST-NOTES-009",
 		says: []string{"LSST-NOTES-009", "Deployment portal/rooted", "qserv-os-admin/qserv-data-admin", "drop privileged"},
 		obj:  deployment("portal", "rooted", "docker.io/library/almalinux:9.5", "securityContext: {privileged: true}")},
-	// In qserv's privileged namespace Pod Security lets anything in, and so does
-	// validate's LSST-SEC-001 (it holds the namespace's level); LSST-NOTES-009 holds the
-	// narrower exception, in validate and in the policy.
+	// qserv's namespace is restricted, but Pod Security only warns on a Deployment: the
+	// policy refuses it at once.
 	{name: "privileged-in-qserv", as: "admin:qserv", rule: "LSST-NOTES-009",
 		says: []string{"LSST-NOTES-009", "Deployment qserv/rooted", "drop privileged"},
 		obj:  deployment("qserv", "rooted", "docker.io/library/almalinux:9.5", "securityContext: {privileged: true}")},
@@ -71,8 +71,10 @@ var pdacOffenders = []offender{
 		says: []string{"LSST-NOTES-009", "mounts the host path /etc", "use a PersistentVolumeClaim or an emptyDir"},
 		obj:  withVolume(deployment("portal", "snoop", "docker.io/library/almalinux:9.5", ""), "{name: host, hostPath: {path: /etc}}", "{name: host, mountPath: /host, readOnly: true}")},
 	// The policy allows the host paths the logging namespace's DaemonSets render: one that
-	// comes through the CUE is allowed by both, so validate has no say on this one.
-	{name: "hostpath-in-logging", as: "admin:logging", rule: "",
+	// comes through the CUE is allowed by both, so validate has no say on this one. The
+	// forwarder reaches the host, so it is in the bootstrap tier: only the break-glass
+	// group writes it.
+	{name: "hostpath-in-logging", as: "group:lsst-k8s-break-glass", rule: "",
 		says: []string{"LSST-NOTES-009", "DaemonSet logging/snoop", "/etc", "logging/fluent-bit: /var/lib/fluent-bit /var/log/containers /var/log/pods"},
 		obj:  strings.Replace(withVolume(deployment("logging", "snoop", "docker.io/fluent/fluent-bit:3.2.2", ""), "{name: host, hostPath: {path: /etc}}", "{name: host, mountPath: /host}"), "kind: Deployment", "kind: DaemonSet", 1)},
 	{name: "ingress-outside-domain", as: "admin:portal", rule: "LSST-NOTES-008",
@@ -90,10 +92,10 @@ spec:
 	{name: "datasets-read-write", as: "admin:portal", rule: "LSST-NOTES-002",
 		says: []string{"LSST-NOTES-002", "Deployment portal/writer", "gpfs-datasets", "shell:/datasets", "readOnly: true"},
 		obj:  withVolume(deployment("portal", "writer", "docker.io/library/almalinux:9.5", ""), "{name: gpfs-datasets, persistentVolumeClaim: {claimName: gpfs-datasets}}", "{name: gpfs-datasets, mountPath: /datasets}")},
-	// A namespace admin cannot bind cluster-admin at all (RBAC refuses the escalation
-	// before admission): the daemon, which may bind it for the break-glass binding, is the
-	// one the policy stops.
-	{name: "cluster-admin", as: "sa:lsstgen-system/lsstgen-sync", rule: "LSST-SEC-005",
+	// A namespace admin or the sync daemon cannot bind cluster-admin at all (RBAC refuses
+	// the escalation before admission): the break-glass group, which holds cluster-admin,
+	// is the one the policy stops from handing it to anyone else.
+	{name: "cluster-admin", as: "group:lsst-k8s-break-glass", rule: "LSST-SEC-005",
 		says: []string{"LSST-SEC-005", "ClusterRoleBinding escalate", "Group lsst-ops", "break-glass group"},
 		obj: `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -275,17 +277,18 @@ func TestAdmissionPolicies(t *testing.T) {
 	})
 
 	// qserv's admin DaemonSet's pod, as its controller creates it, is admitted; the same pod
-	// made by the namespace admin is not.
+	// made by anyone else, even the break-glass group (the only one RBAC lets create pods
+	// there), is not.
 	t.Run("daemonset-pod", func(t *testing.T) {
 		cs := kubernetes.NewForConfigOrDie(c.Admin())
-		ds, err := cs.AppsV1().DaemonSets("qserv").Get(ctx, "qserv-data-admin", metav1.GetOptions{})
+		ds, err := cs.AppsV1().DaemonSets("qserv-os-admin").Get(ctx, "qserv-data-admin", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		pod := func(name string) *unstructured.Unstructured {
 			p := corev1.Pod{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "qserv", Labels: ds.Spec.Template.Labels},
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ds.Namespace, Labels: ds.Spec.Template.Labels},
 				Spec:       ds.Spec.Template.Spec,
 			}
 			yes := true
@@ -295,9 +298,9 @@ func TestAdmissionPolicies(t *testing.T) {
 		if err := create(ctx, c.AsServiceAccount("kube-system", "daemon-set-controller"), pod("qserv-data-admin-a")); err != nil {
 			t.Errorf("the DaemonSet controller's pod of qserv-data-admin refused: %v", err)
 		}
-		err = create(ctx, userConfig(t, c, res.Model, "admin:qserv"), pod("qserv-data-admin-b"))
+		err = create(ctx, userConfig(t, c, res.Model, "group:lsst-k8s-break-glass"), pod("qserv-data-admin-b"))
 		if err == nil || !strings.Contains(err.Error(), "LSST-NOTES-009") {
-			t.Errorf("a privileged pod posing as qserv-data-admin's, made by the namespace admin: err = %v, want LSST-NOTES-009", err)
+			t.Errorf("a pod posing as qserv-data-admin's, made by a member of the break-glass group: err = %v, want LSST-NOTES-009", err)
 		}
 	})
 
@@ -398,6 +401,8 @@ func userConfig(t *testing.T, c *testcluster.Cluster, m model.Model, as string) 
 	case "sa":
 		ns, name, _ := strings.Cut(who, "/")
 		return c.AsServiceAccount(ns, name)
+	case "group":
+		return c.As("jdoe", who)
 	}
 	t.Fatalf("unknown maker %q", as)
 	return nil

@@ -25,6 +25,9 @@ func sourcePath(in *Instance, o *object) string {
 			return I + ".aspects.api.qserv.osAdmins"
 		}
 		return I + ".aspects.api.qserv"
+	case "qserv-os-admin":
+		// qserv's OS admins' namespace, binding and DaemonSet exist for the admins listed.
+		return I + ".aspects.api.qserv.osAdmins"
 	case "api":
 		if in.Model.Instance.Aspects.API != nil {
 			if _, ok := in.Sources[I+".aspects.api.services."+L(o.name)]; ok {
