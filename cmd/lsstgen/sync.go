@@ -40,6 +40,7 @@ type syncFlags struct {
 	selfDeployment string
 	leaderElect    bool
 	leaderID       string
+	leaseWait      time.Duration
 	metricsAddr    string
 }
 
@@ -69,7 +70,10 @@ into --cache-dir and fetched at each cycle; --revision is a branch, tag or commi
 With --once it runs one cycle; otherwise it runs a cycle every --interval, which also
 restores objects changed by hand, until stopped, and only while it holds the instance's
 Lease (--leader-elect); on SIGTERM it releases the Lease. A failed cycle is retried sooner,
-with backoff. Logs are JSON on stdout: a line per cycle and per changed object.
+with backoff. --once takes the same Lease for its cycle, so two writers never apply or
+prune at once: while a daemon of the instance leads (or another --once runs) it waits up to
+--lease-wait, then fails and changes nothing; scale the daemon's Deployment to 0 to run a
+cycle by hand. A dry run takes no Lease. Logs are JSON on stdout: a line per cycle and per changed object.
 --metrics-addr serves Prometheus metrics, /healthz and /readyz. docs/sync.md tells the
 cycle, the logs and the metrics in full.
 
@@ -98,7 +102,13 @@ when stopped by a signal and 1 on an error that ends the loop.`,
 				defer stop()
 			}
 			if f.once {
-				if _, err := s.Cycle(cmd.Context(), src); err != nil {
+				var err error
+				if f.leaderElect {
+					_, err = s.Once(cmd.Context(), src, sync.DefaultLeaderOptions(f.identity()), f.leaseWait)
+				} else {
+					_, err = s.Cycle(cmd.Context(), src)
+				}
+				if err != nil {
 					return fmt.Errorf("sync of %s failed: %w", f.instance, err)
 				}
 				return nil
@@ -106,20 +116,16 @@ when stopped by a signal and 1 on an error that ends the loop.`,
 			if !f.leaderElect {
 				return s.Run(cmd.Context(), src, f.interval)
 			}
-			id := f.leaderID
-			if id == "" {
-				host, _ := os.Hostname()
-				id = fmt.Sprintf("%s-%d", host, os.Getpid())
-			}
-			return s.RunLeader(cmd.Context(), src, f.interval, sync.DefaultLeaderOptions(id))
+			return s.RunLeader(cmd.Context(), src, f.interval, sync.DefaultLeaderOptions(f.identity()))
 		},
 	}
 	f.addSourceFlags(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&f.once, "once", false, "run one cycle and exit; non-zero exit when it fails")
 	fl.DurationVar(&f.interval, "interval", time.Minute, "time between cycles when not --once")
-	fl.BoolVar(&f.leaderElect, "leader-elect", true, "when not --once, apply only while holding the Lease "+sync.LeaseName("<instance>")+" in --namespace, so that one of several replicas applies")
-	fl.StringVar(&f.leaderID, "leader-id", "", "this replica's name in the Lease (default: host name and process id)")
+	fl.BoolVar(&f.leaderElect, "leader-elect", true, "apply only while holding the Lease "+sync.LeaseName("<instance>")+" in --namespace, so that one writer applies at a time (--once holds it for its cycle)")
+	fl.StringVar(&f.leaderID, "leader-id", "", "this writer's name in the Lease and in the inventory's pending entries (default: host name and process id)")
+	fl.DurationVar(&f.leaseWait, "lease-wait", time.Minute, "with --once, how long to wait for the Lease another writer holds before failing")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on `ADDR` (host:port)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "report what would change and change nothing")
 	fl.Float64Var(&f.maxPrune, "max-prune-share", sync.DefaultOptions("").MaxPruneShare, "largest `SHARE` (0 to 1) of the inventory one cycle may prune")
@@ -141,6 +147,16 @@ func (f *syncFlags) addSourceFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.namespace, "namespace", sync.DefaultNamespace, "namespace of the inventory ConfigMap")
 	fl.DurationVar(&f.stageTimeout, "stage-timeout", time.Minute, "how long to wait for Namespaces, CRDs and classes to be ready")
 	_ = cmd.MarkFlagRequired("instance")
+}
+
+// identity is this writer's name in the Lease and the inventory: --leader-id, or the host
+// name and process id.
+func (f *syncFlags) identity() string {
+	if f.leaderID != "" {
+		return f.leaderID
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // syncer builds the Syncer and Source the flags describe; logs go to logOut.
@@ -175,6 +191,7 @@ func (f *syncFlags) syncer(g *globalFlags, logOut io.Writer) (*sync.Syncer, *syn
 	opts.WaitTimeout = f.stageTimeout
 	opts.HealthTimeout = f.health
 	opts.SelfDeployment = f.selfDeployment
+	opts.Writer = f.identity()
 	logger := sync.Logger(logOut)
 	// controller-runtime's client, under ssa, logs through its own logger: send it to ours.
 	ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -199,6 +200,37 @@ func TestSyncAndDiffCommands(t *testing.T) {
 		code, out, _ = runCmd(t, diff...)
 		if code != 0 {
 			t.Errorf("diff after the forced prune: exit %d, stdout %q", code, out)
+		}
+	})
+	t.Run("another writer holds the Lease", func(t *testing.T) {
+		// A daemon of the instance leads: --once waits its bound, fails naming the
+		// holder, and applies nothing (the commit below would create ConfigMap b).
+		cs := kubernetes.NewForConfigOrDie(c.Admin())
+		holder, seconds := "lsstgen-sync-7d9f-abcde", int32(3600)
+		now := metav1.NewMicroTime(time.Now())
+		lease := &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "lsstgen-system", Name: "lsstgen-sync-cli"},
+			Spec:       coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &seconds, AcquireTime: &now, RenewTime: &now},
+		}
+		// The earlier runs left the Lease released (no holder): the daemon takes it over.
+		_ = cs.CoordinationV1().Leases("lsstgen-system").Delete(context.Background(), lease.Name, metav1.DeleteOptions{})
+		if _, err := cs.CoordinationV1().Leases("lsstgen-system").Create(context.Background(), lease, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			_ = cs.CoordinationV1().Leases("lsstgen-system").Delete(context.Background(), lease.Name, metav1.DeleteOptions{})
+		}()
+		r.commit("a", "b")
+		code, _, errOut := runCmd(t, append(syncOnce, "--lease-wait", "2s")...)
+		if code == 0 || !strings.Contains(errOut, "held by "+holder) || !strings.Contains(errOut, "applied nothing") {
+			t.Errorf("exit %d, stderr %q; want non-zero naming the Lease's holder", code, errOut)
+		}
+		if _, err := cs.CoreV1().ConfigMaps("cli-ns").Get(context.Background(), "b", metav1.GetOptions{}); err == nil {
+			t.Error("ConfigMap/cli-ns/b was applied while another writer held the Lease")
+		}
+		code, _, errOut = runCmd(t, append(syncOnce, "--lease-wait", "0s")...)
+		if code == 0 || !strings.Contains(errOut, "not positive") {
+			t.Errorf("--lease-wait 0s: exit %d, stderr %q; want a refusal", code, errOut)
 		}
 	})
 }

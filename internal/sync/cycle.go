@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,8 +58,15 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 		return res, err
 	}
 	if !s.opts.DryRun && !desired.subsetOf(inv.Objects) {
-		inv.Pending.add(desired.sorted()...)
+		writer := cmp.Or(s.opts.Writer, "unknown")
+		for _, e := range desired.sorted() {
+			if _, ok := inv.Pending[e.key()]; !ok {
+				e.Writer, e.Commit = writer, snap.Commit
+				inv.Pending.add(e)
+			}
+		}
 		inv.PendingCommit = snap.Commit
+		inv.PendingWriter = writer
 		if err := s.saveInventory(ctx, inv); err != nil {
 			return res, fmt.Errorf("recording the pending inventory, nothing applied: %w", err)
 		}
@@ -118,7 +126,7 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 	next.add(remaining.sorted()...)
 	if !next.equal(inv.Objects) || inv.Commit != snap.Commit || len(inv.Pending) > 0 {
 		inv.Objects, inv.Commit = next, snap.Commit
-		inv.Pending, inv.PendingCommit = entrySet{}, ""
+		inv.Pending, inv.PendingCommit, inv.PendingWriter = entrySet{}, "", ""
 		if err := s.saveInventory(ctx, inv); err != nil {
 			return res, errors.Join(pruneErr, fmt.Errorf("committing the inventory: %w", err))
 		}

@@ -170,8 +170,8 @@ func TestLiveObjectsSkipsKindsNotServed(t *testing.T) {
 	h := newHarness(t, "unserved", nil)
 	h.repo.commitInstance(h.instance, h.files())
 	h.cycle()
-	cm := Entry{"v1", "ConfigMap", h.ns, "settings"}.object()
-	widget := Entry{"example.org/v1", "Widget", h.ns, "w"}.object()
+	cm := Entry{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "settings"}.object()
+	widget := Entry{APIVersion: "example.org/v1", Kind: "Widget", Namespace: h.ns, Name: "w"}.object()
 	got := h.s.liveObjects(context.Background(), []*unstructured.Unstructured{widget, cm})
 	var keys []string
 	for k := range got {
@@ -180,7 +180,7 @@ func TestLiveObjectsSkipsKindsNotServed(t *testing.T) {
 			t.Errorf("a Widget listed: %s", k)
 		}
 	}
-	if got[Entry{"v1", "ConfigMap", h.ns, "settings"}.key()] == nil {
+	if got[Entry{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "settings"}.key()] == nil {
 		t.Errorf("live objects %v, want ConfigMap settings among them", keys)
 	}
 }

@@ -28,6 +28,8 @@ const (
 	InventoryPending = "pending"
 	// InventoryPendingCommit is the commit of the pending objects.
 	InventoryPendingCommit = "pendingCommit"
+	// InventoryPendingWriter is the writer (Options.Writer) that recorded them.
+	InventoryPendingWriter = "pendingWriter"
 )
 
 // Entry is one object in an inventory.
@@ -36,7 +38,15 @@ type Entry struct {
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
+	// Writer and Commit, on a pending entry only, say which writer (Options.Writer)
+	// recorded it and for which commit: a pending entry outlives the cycle that added it
+	// when that cycle fails, and the next writer, perhaps another, still prunes it.
+	Writer string `json:"writer,omitempty"`
+	Commit string `json:"commit,omitempty"`
 }
+
+// bare returns e without the pending entry's writer and commit.
+func (e Entry) bare() Entry { e.Writer, e.Commit = "", ""; return e }
 
 func entryOf(o *unstructured.Unstructured) Entry {
 	return Entry{APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
@@ -95,6 +105,7 @@ type Inventory struct {
 	Commit        string
 	Objects       entrySet
 	PendingCommit string
+	PendingWriter string
 	Pending       entrySet
 
 	cm *corev1.ConfigMap // nil when there is none yet
@@ -125,7 +136,8 @@ func (s *Syncer) loadInventory(ctx context.Context) (*Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the inventory %s/%s: %w", s.opts.Namespace, InventoryName(s.opts.Instance), err)
 	}
-	inv := &Inventory{Commit: cm.Data[InventoryCommit], PendingCommit: cm.Data[InventoryPendingCommit], cm: cm}
+	inv := &Inventory{Commit: cm.Data[InventoryCommit], PendingCommit: cm.Data[InventoryPendingCommit],
+		PendingWriter: cm.Data[InventoryPendingWriter], cm: cm}
 	if inv.Objects, err = decodeEntries(cm.Data[InventoryObjects]); err != nil {
 		return nil, fmt.Errorf("inventory %s/%s, %s: %w", cm.Namespace, cm.Name, InventoryObjects, err)
 	}
@@ -164,13 +176,18 @@ func encodeEntries(s entrySet) string {
 // saveInventory writes inv, creating the namespace and ConfigMap on first use. The update
 // carries the resourceVersion read, so two writers cannot silently overwrite each other.
 func (s *Syncer) saveInventory(ctx context.Context, inv *Inventory) error {
+	objects := entrySet{}
+	for _, e := range inv.Objects {
+		objects.add(e.bare())
+	}
 	data := map[string]string{
 		InventoryCommit:  inv.Commit,
-		InventoryObjects: encodeEntries(inv.Objects),
+		InventoryObjects: encodeEntries(objects),
 	}
 	if len(inv.Pending) > 0 {
 		data[InventoryPending] = encodeEntries(inv.Pending)
 		data[InventoryPendingCommit] = inv.PendingCommit
+		data[InventoryPendingWriter] = inv.PendingWriter
 	}
 	name := InventoryName(s.opts.Instance)
 	if inv.cm == nil {

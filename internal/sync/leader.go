@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	gosync "sync"
 	"sync/atomic"
 	"time"
 
@@ -104,4 +105,122 @@ func (s *Syncer) leadOnce(ctx context.Context, lock resourcelock.Interface, src 
 		return <-finished
 	}
 	return nil
+}
+
+// LeaseHeldError is Once's failure when another writer held the instance's Lease for the
+// whole wait.
+type LeaseHeldError struct {
+	Lease  string // namespace/name
+	Holder string // the identity holding it, "" when it could not be read
+	Waited time.Duration
+}
+
+func (e *LeaseHeldError) Error() string {
+	holder := e.Holder
+	if holder == "" {
+		holder = "another writer"
+	}
+	return fmt.Sprintf("the Lease %s is held by %s: waited %v and applied nothing; a sync daemon of this instance leads (scale its Deployment to 0 to run a cycle by hand) or another --once runs: try again when it ends, or wait longer (--lease-wait)",
+		e.Lease, holder, e.Waited)
+}
+
+// Once runs one cycle while holding the instance's Lease, the one RunLeader's replicas
+// hold, so that it never applies or prunes beside a daemon or another Once: it waits up
+// to wait for the Lease, then fails with a *LeaseHeldError, changing nothing. It releases
+// the Lease when the cycle ends. A dry run writes nothing and takes no Lease.
+func (s *Syncer) Once(ctx context.Context, src *Source, lo LeaderOptions, wait time.Duration) (*Result, error) {
+	if s.opts.DryRun {
+		return s.Cycle(ctx, src)
+	}
+	if lo.Identity == "" {
+		return nil, fmt.Errorf("no identity for the Lease")
+	}
+	if wait <= 0 {
+		return nil, fmt.Errorf("lease wait %v is not positive", wait)
+	}
+	cs, err := kubernetes.NewForConfig(s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureNamespace(ctx); err != nil {
+		return nil, err
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: s.opts.Namespace, Name: LeaseName(s.opts.Instance)},
+		Client:     cs.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: lo.Identity},
+	}
+	electCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// state: whether the cycle started or the wait ran out, whichever came first; the
+	// elector calls OnStartedLeading in a goroutine of its own.
+	var (
+		mu       gosync.Mutex
+		started  bool
+		timedOut bool
+		holder   string
+		res      *Result
+		cycErr   error
+	)
+	done := make(chan struct{})
+	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		Name:            LeaseName(s.opts.Instance),
+		LeaseDuration:   lo.LeaseDuration,
+		RenewDeadline:   lo.RenewDeadline,
+		RetryPeriod:     lo.RetryPeriod,
+		ReleaseOnCancel: true,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(leading context.Context) {
+				mu.Lock()
+				if timedOut {
+					mu.Unlock()
+					return
+				}
+				started = true
+				mu.Unlock()
+				s.log.Debug("holding the Lease for one cycle", "instance", s.opts.Instance, "identity", lo.Identity)
+				res, cycErr = s.Cycle(leading, src)
+				close(done)
+				cancel() // release the Lease
+			},
+			OnStoppedLeading: func() {},
+			OnNewLeader: func(identity string) {
+				if identity != lo.Identity {
+					mu.Lock()
+					holder = identity
+					mu.Unlock()
+					s.log.Info("waiting for the Lease", "instance", s.opts.Instance, "identity", lo.Identity, "holder", identity)
+				}
+			},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("leader election: %w", err)
+	}
+	timer := time.AfterFunc(wait, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !started {
+			timedOut = true
+			cancel()
+		}
+	})
+	defer timer.Stop()
+	le.Run(electCtx)
+	mu.Lock()
+	ran := started
+	if !ran {
+		timedOut = true // a late OnStartedLeading must not run the cycle now
+	}
+	who := holder
+	mu.Unlock()
+	if !ran {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, &LeaseHeldError{Lease: s.opts.Namespace + "/" + LeaseName(s.opts.Instance), Holder: who, Waited: wait}
+	}
+	<-done
+	return res, cycErr
 }

@@ -95,12 +95,12 @@ func (h *harness) get(apiVersion, kind, ns, name string) *unstructured.Unstructu
 // fixtureEntries are the fixture's objects as inventory entries.
 func (h *harness) fixtureEntries() []Entry {
 	return []Entry{
-		{"v1", "Namespace", "", h.ns},
-		{"v1", "ConfigMap", h.ns, "settings"},
-		{"v1", "ConfigMap", h.ns, "extra"},
-		{"v1", "ServiceAccount", h.ns, "web"},
-		{"v1", "Service", h.ns, "web"},
-		{"apps/v1", "Deployment", h.ns, "web"},
+		{APIVersion: "v1", Kind: "Namespace", Namespace: "", Name: h.ns},
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "settings"},
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "extra"},
+		{APIVersion: "v1", Kind: "ServiceAccount", Namespace: h.ns, Name: "web"},
+		{APIVersion: "v1", Kind: "Service", Namespace: h.ns, Name: "web"},
+		{APIVersion: "apps/v1", Kind: "Deployment", Namespace: h.ns, Name: "web"},
 	}
 }
 

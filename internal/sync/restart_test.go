@@ -93,8 +93,8 @@ func TestDaemonSurvivesAPIServerRestart(t *testing.T) {
 	}
 	wantInv := entrySet{}
 	wantInv.add(h.fixtureEntries()...)
-	delete(wantInv, (Entry{"v1", "ConfigMap", h.ns, "extra"}).key())
-	wantInv.add(Entry{"v1", "ConfigMap", h.ns, "late"})
+	delete(wantInv, (Entry{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "extra"}).key())
+	wantInv.add(Entry{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "late"})
 	want(t, "inventory", inventoryNames(wantInv), inventoryNames(h.inventory().Objects))
 
 	// The failures while the apiserver was away came with growing waits: each gap between

@@ -108,7 +108,7 @@ func TestPruneLeavesProtectedObjects(t *testing.T) {
 			t.Errorf("%s skipped without a reason", c.Object)
 		}
 	}
-	for _, e := range []Entry{{"v1", "Namespace", "", h.ns}, {"v1", "PersistentVolumeClaim", h.ns, "data"}, {"v1", "ConfigMap", h.ns, "extra"}, {"v1", "ServiceAccount", h.ns, "web"}} {
+	for _, e := range []Entry{{APIVersion: "v1", Kind: "Namespace", Namespace: "", Name: h.ns}, {APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: h.ns, Name: "data"}, {APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "extra"}, {APIVersion: "v1", Kind: "ServiceAccount", Namespace: h.ns, Name: "web"}} {
 		if u := h.get(e.APIVersion, e.Kind, e.Namespace, e.Name); u == nil || u.GetDeletionTimestamp() != nil {
 			t.Errorf("%s was pruned", e)
 		}

@@ -130,7 +130,7 @@ func TestRemovedObjectIsPruned(t *testing.T) {
 	delete(after, "inventory")
 	want(t, "resourceVersions of the objects that stayed", before, after)
 	inv := h.inventory()
-	if _, ok := inv.Objects[(Entry{"v1", "ConfigMap", h.ns, "extra"}).key()]; ok || inv.Commit != commit {
+	if _, ok := inv.Objects[(Entry{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "extra"}).key()]; ok || inv.Commit != commit {
 		t.Errorf("inventory at %s still lists %s, or its commit is not %s", inv.Commit, extra, commit)
 	}
 }

@@ -51,6 +51,10 @@ type Options struct {
 	// FirstRetry is Run's wait before it retries a failed cycle; each further failure
 	// doubles it, up to the interval. Zero or less means one second.
 	FirstRetry time.Duration
+	// Writer names this process in the inventory's pending entries (the Lease identity:
+	// host name and process id, or the pod's name), so that an operator reading a
+	// pending inventory knows which writer left it. "" records "unknown".
+	Writer string
 }
 
 // DefaultOptions returns options for instance: inventory in lsstgen-system, prune at
