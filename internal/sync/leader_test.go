@@ -123,7 +123,9 @@ func TestOnceTakesTheLease(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- daemon.RunLeader(ctx, &Source{Repo: h.repo.dir, Revision: newer}, time.Hour, lo("daemon")) }()
+	go func() {
+		done <- daemon.RunLeader(ctx, &Source{Repo: h.repo.dir, Revision: newer}, time.Hour, lo("daemon"))
+	}()
 	select {
 	case <-paused:
 	case err := <-done:
