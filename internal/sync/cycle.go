@@ -57,6 +57,7 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
+	prior := inv.all() // what earlier cycles applied or may have applied
 	if !s.opts.DryRun && !desired.subsetOf(inv.Objects) {
 		writer := cmp.Or(s.opts.Writer, "unknown")
 		for _, e := range desired.sorted() {
@@ -110,7 +111,10 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 			candidates.add(e)
 		}
 	}
-	pruned, remaining, pruneErr := s.prune(ctx, candidates, len(known))
+	// The share is of the confirmed inventory, what a successful cycle applied: pending
+	// entries are objects a failed cycle may or may not have created, and must not widen
+	// what one cycle may delete.
+	pruned, remaining, pruneErr := s.prune(ctx, candidates, len(inv.Objects))
 	s.record(res, snap.Commit, pruned...)
 	if s.opts.DryRun {
 		return res, joinConflict(pruneErr, conflictErr)
@@ -121,8 +125,19 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 			return res, errors.Join(pruneErr, err)
 		}
 	}
+	// An object skipped for a conflict was not applied: it is recorded only if an earlier
+	// cycle had applied it.
+	notApplied := map[string]bool{}
+	for _, c := range skipped {
+		notApplied[c.Object] = true
+	}
 	next := entrySet{}
-	next.add(desired.sorted()...)
+	for _, e := range desired {
+		if _, before := prior[e.key()]; notApplied[e.String()] && !before {
+			continue
+		}
+		next.add(e)
+	}
 	next.add(remaining.sorted()...)
 	if !next.equal(inv.Objects) || inv.Commit != snap.Commit || len(inv.Pending) > 0 {
 		inv.Objects, inv.Commit = next, snap.Commit

@@ -38,7 +38,7 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.1, 2, 12),
 		}, []string{"instance", "result"}),
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lsstgen_sync_objects_total", Help: "Objects handled by sync cycles, by action (created, configured, deleted, skipped, unchanged).",
+			Name: "lsstgen_sync_objects_total", Help: "Objects handled by sync cycles, by action (created, configured, recreated, deleted, skipped, unchanged).",
 		}, []string{"instance", "action"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lsstgen_sync_errors_total", Help: "Failed sync cycles.",

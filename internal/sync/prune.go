@@ -24,7 +24,7 @@ type PruneRefusedError struct {
 }
 
 func (e *PruneRefusedError) Error() string {
-	return fmt.Sprintf("prune refused: it would delete %d of the %d objects in the inventory, more than the allowed share of %.0f%% (%d); check the commit, or rerun with --force-prune",
+	return fmt.Sprintf("prune refused: it would delete %d of the %d objects the last successful cycle applied, more than the allowed share of %.0f%% (%d); check the commit, or rerun with --force-prune",
 		e.Would, e.Inventory, e.Share*100, maxPrune(e.Inventory, e.Share))
 }
 
@@ -56,7 +56,14 @@ func (s *Syncer) prune(ctx context.Context, candidates entrySet, inventorySize i
 		live := e.object()
 		err := s.client.Get(ctx, client.ObjectKeyFromObject(live), live)
 		switch {
-		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		case meta.IsNoMatchError(err):
+			// The apiserver stopped serving the kind (a CRD removed, a version retired):
+			// the object may well exist still. It stays in the inventory, reported.
+			changes = append(changes, Change{Object: e.String(), Action: string(ssa.SkippedAction),
+				Reason: "not pruned: the apiserver no longer serves " + e.APIVersion + " " + e.Kind + "; kept in the inventory until it does again or the entry is removed by hand"})
+			remaining.add(e)
+			continue
+		case apierrors.IsNotFound(err):
 			continue // already gone
 		case err != nil:
 			return changes, candidates, fmt.Errorf("%s prune check failed: %w", e, err)

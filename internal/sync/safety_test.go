@@ -1,0 +1,127 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lsst-dm/lsstgen/internal/manifest"
+)
+
+// TestConflictSkippedIsNotRecorded: an object skipped for a conflict with another apply
+// manager was not applied, so the inventory does not record it; one an earlier cycle
+// applied stays recorded.
+func TestConflictSkippedIsNotRecorded(t *testing.T) {
+	h := newHarness(t, "skipped", nil)
+	h.repo.commitInstance(h.instance, h.files())
+	h.cycle()
+	ctx := context.Background()
+	// Another manager made ConfigMap shared, which the next commit adds to git, and took
+	// data.mode of settings, which an earlier cycle applied.
+	for name, owner := range map[string]string{"shared": "other-tool", "settings": "other-tool"} {
+		theirs := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": name, "namespace": h.ns},
+			"data":     map[string]any{"mode": "theirs"},
+		}}
+		if err := h.s.client.Patch(ctx, theirs, client.Apply, client.ForceOwnership, client.FieldOwner(owner)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shared := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: " + h.ns + "\ndata:\n  mode: ours\n"
+	h.repo.commitInstance(h.instance, with(h.files(), "configmap-shared.yaml", shared))
+	res, err := h.s.Cycle(ctx, h.src)
+	var ce *ConflictError
+	if !errors.As(err, &ce) || len(ce.Objects) != 2 {
+		t.Fatalf("error = %v, want conflicts on ConfigMaps shared and settings", err)
+	}
+	if got := actions(res)["ConfigMap/"+h.ns+"/shared"]; got != "skipped" {
+		t.Errorf("ConfigMap shared: %s, want skipped", got)
+	}
+	inv := h.inventory()
+	if _, ok := inv.Objects[(Entry{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "shared"}).key()]; ok {
+		t.Error("ConfigMap shared, skipped for a conflict, is recorded in the inventory as applied")
+	}
+	if _, ok := inv.Objects[(Entry{APIVersion: "v1", Kind: "ConfigMap", Namespace: h.ns, Name: "settings"}).key()]; !ok {
+		t.Error("ConfigMap settings, applied by an earlier cycle, left the inventory when it conflicted")
+	}
+	if len(inv.Pending) != 0 {
+		t.Errorf("pending after the cycle: %v", inventoryNames(inv.Pending))
+	}
+}
+
+// TestUnservedKindKeepsItsEntries: an inventory entry of a kind the apiserver does not
+// serve (a CRD removed) is neither pruned nor dropped: the cycle reports it and keeps it.
+func TestUnservedKindKeepsItsEntries(t *testing.T) {
+	h := newHarness(t, "gone-kind", nil)
+	h.repo.commitInstance(h.instance, h.files())
+	h.cycle()
+	ctx := context.Background()
+	inv := h.inventory()
+	widget := Entry{APIVersion: "example.org/v1", Kind: "Widget", Namespace: h.ns, Name: "w"}
+	inv.Objects.add(widget)
+	if err := h.s.saveInventory(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.s.Cycle(ctx, h.src)
+	if err != nil {
+		t.Fatalf("cycle: %v", err)
+	}
+	var reported bool
+	for _, c := range res.Changes {
+		if c.Object == widget.String() && c.Action == "skipped" && strings.Contains(c.Reason, "no longer serves example.org/v1 Widget") {
+			reported = true
+		}
+	}
+	if !reported {
+		t.Errorf("the unserved Widget is not reported: %+v", res.Changes)
+	}
+	if _, ok := h.inventory().Objects[widget.key()]; !ok {
+		t.Error("the unserved Widget's entry was dropped from the inventory")
+	}
+}
+
+// TestPruneShareCountsConfirmedObjects: the share a cycle may prune is of what the last
+// successful cycle applied; pending entries (a failed cycle's, perhaps never created) do
+// not widen it. Six confirmed objects and two pending that left git: a quarter of six is
+// one, so the prune of two is refused (counted with the pending, a quarter of eight, two,
+// would let it through).
+func TestPruneShareCountsConfirmedObjects(t *testing.T) {
+	h := newHarness(t, "share", nil)
+	h.repo.commitInstance(h.instance, h.files())
+	h.cycle()
+	ctx := context.Background()
+	inv := h.inventory()
+	if len(inv.Objects) != 6 {
+		t.Fatalf("inventory of %d objects, want the fixture's 6", len(inv.Objects))
+	}
+	for _, name := range []string{"p0", "p1"} {
+		cm := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": name, "namespace": h.ns, "labels": map[string]any{
+				manifest.LabelInstance: h.instance, manifest.LabelManagedBy: manifest.ManagedBy}},
+		}}
+		if err := h.s.client.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+		inv.Pending.add(entryOf(cm))
+	}
+	inv.PendingCommit = "0000000000000000000000000000000000000000"
+	if err := h.s.saveInventory(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.s.Cycle(ctx, h.src)
+	var refused *PruneRefusedError
+	if !errors.As(err, &refused) || refused.Inventory != 6 || refused.Would != 2 {
+		t.Fatalf("error = %v, want the prune of 2 of 6 confirmed objects refused", err)
+	}
+	for _, name := range []string{"p0", "p1"} {
+		if h.get("v1", "ConfigMap", h.ns, name) == nil {
+			t.Errorf("ConfigMap %s was pruned", name)
+		}
+	}
+}
