@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -87,11 +88,36 @@ func (s *Syncer) prune(ctx context.Context, candidates entrySet, inventorySize i
 			doomed = append(doomed, live)
 		}
 	}
+	// A Namespace goes only empty of what is not ours and of data, unless forced.
+	var nsRefused *NamespacePruneRefusedError
+	if !s.opts.ForcePrune {
+		kept := doomed[:0]
+		for _, o := range doomed {
+			if o.GetAPIVersion() == "v1" && o.GetKind() == "Namespace" {
+				holds, err := s.namespaceHolds(ctx, o.GetName())
+				if err != nil {
+					return changes, candidates, err
+				}
+				if len(holds) > 0 {
+					if nsRefused == nil {
+						nsRefused = &NamespacePruneRefusedError{Holds: map[string][]string{}}
+					}
+					nsRefused.Holds[o.GetName()] = holds
+					changes = append(changes, Change{Object: entryOf(o).String(), Action: string(ssa.SkippedAction),
+						Reason: "not pruned: it still holds " + strings.Join(holds, ", ")})
+					remaining.add(entryOf(o))
+					continue
+				}
+			}
+			kept = append(kept, o)
+		}
+		doomed = kept
+	}
 	if limit := maxPrune(inventorySize, s.opts.MaxPruneShare); len(doomed) > limit && !s.opts.ForcePrune {
 		for _, o := range doomed {
 			remaining.add(entryOf(o))
 		}
-		return changes, remaining, &PruneRefusedError{Would: len(doomed), Inventory: inventorySize, Share: s.opts.MaxPruneShare}
+		return changes, remaining, errors.Join(&PruneRefusedError{Would: len(doomed), Inventory: inventorySize, Share: s.opts.MaxPruneShare}, nsError(nsRefused))
 	}
 	var errs []error
 	for _, o := range doomed {
@@ -110,7 +136,15 @@ func (s *Syncer) prune(ctx context.Context, candidates entrySet, inventorySize i
 		}
 		changes = append(changes, Change{Object: id, Action: string(ssa.DeletedAction)})
 	}
-	return changes, remaining, errors.Join(errs...)
+	return changes, remaining, errors.Join(append(errs, nsError(nsRefused))...)
+}
+
+// nsError is e as an error: nil when there is none.
+func nsError(e *NamespacePruneRefusedError) error {
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
 func ptr[T any](v T) *T { return &v }

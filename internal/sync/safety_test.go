@@ -125,3 +125,66 @@ func TestPruneShareCountsConfirmedObjects(t *testing.T) {
 		}
 	}
 }
+
+// TestNamespacePruneRefusedWhileItHolds: a Namespace the model lets go is not pruned while
+// it holds an object sync does not manage or a claim; the cycle fails naming them, and
+// the Namespace stays in the inventory. Forced, it goes.
+func TestNamespacePruneRefusedWhileItHolds(t *testing.T) {
+	h := newHarness(t, "nsguard", nil)
+	scratch := map[string]string{
+		"namespace-scratch.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: nsguard-scratch\n  annotations:\n    " +
+			manifest.AnnotationPrune + ": " + manifest.PruneAllowed + "\n",
+		"configmap-notes.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  namespace: nsguard-scratch\ndata:\n  a: b\n",
+	}
+	files := h.files()
+	for k, v := range scratch {
+		files = with(files, k, v)
+	}
+	h.repo.commitInstance(h.instance, files)
+	h.cycle()
+	ctx := context.Background()
+	for _, o := range []*unstructured.Unstructured{
+		{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": "hand-made", "namespace": "nsguard-scratch"}}},
+		{Object: map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+			"metadata": map[string]any{"name": "results", "namespace": "nsguard-scratch"},
+			"spec": map[string]any{"accessModes": []any{"ReadWriteOnce"}, "storageClassName": "none",
+				"resources": map[string]any{"requests": map[string]any{"storage": "1Gi"}}}}},
+	} {
+		if err := h.s.client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.repo.commitInstance(h.instance, h.files())
+	h.s.opts.MaxPruneShare = 1 // the share is another guard's business
+	_, err := h.s.Cycle(ctx, h.src)
+	var refused *NamespacePruneRefusedError
+	if !errors.As(err, &refused) {
+		t.Fatalf("error = %v, want the Namespace's prune refused", err)
+	}
+	for _, s := range []string{"Namespace/nsguard-scratch still holds", "ConfigMap/nsguard-scratch/hand-made", "PersistentVolumeClaim/nsguard-scratch/results", "--force-prune"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error does not say %q: %v", s, err)
+		}
+	}
+	if strings.Contains(err.Error(), "kube-root-ca.crt") || strings.Contains(err.Error(), "ServiceAccount/nsguard-scratch/default") {
+		t.Errorf("error names what every namespace holds: %v", err)
+	}
+	if ns := h.get("v1", "Namespace", "", "nsguard-scratch"); ns == nil || ns.GetDeletionTimestamp() != nil {
+		t.Fatal("the Namespace was deleted although it holds a claim and an object sync does not manage")
+	}
+	if h.get("v1", "ConfigMap", "nsguard-scratch", "notes") != nil {
+		t.Error("ConfigMap notes, which left git, was not pruned beside the refused Namespace")
+	}
+	if _, ok := h.inventory().Objects[(Entry{APIVersion: "v1", Kind: "Namespace", Name: "nsguard-scratch"}).key()]; !ok {
+		t.Error("the refused Namespace left the inventory: a later cycle would never prune it")
+	}
+
+	h.s.opts.ForcePrune = true
+	if _, err := h.s.Cycle(ctx, h.src); err != nil {
+		t.Fatalf("forced cycle: %v", err)
+	}
+	if ns := h.get("v1", "Namespace", "", "nsguard-scratch"); ns != nil && ns.GetDeletionTimestamp() == nil {
+		t.Error("the forced prune left the Namespace")
+	}
+}
