@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	"net/http"
 	gosync "sync"
 	"time"
@@ -12,13 +13,14 @@ import (
 // Metrics are the sync loop's Prometheus metrics, on a registry of their own, and the
 // state behind /readyz.
 type Metrics struct {
-	registry    *prometheus.Registry
-	duration    *prometheus.HistogramVec
-	objects     *prometheus.CounterVec
-	failures    *prometheus.CounterVec
-	drift       *prometheus.CounterVec
-	lastSuccess *prometheus.GaugeVec
-	lastCommit  *prometheus.GaugeVec
+	registry     *prometheus.Registry
+	duration     *prometheus.HistogramVec
+	objects      *prometheus.CounterVec
+	failures     *prometheus.CounterVec
+	drift        *prometheus.CounterVec
+	pruneRefused *prometheus.CounterVec
+	lastSuccess  *prometheus.GaugeVec
+	lastCommit   *prometheus.GaugeVec
 
 	mu    gosync.Mutex
 	ready bool
@@ -46,6 +48,9 @@ func NewMetrics() *Metrics {
 		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lsstgen_sync_drift_total", Help: "Objects changed in the cluster by hand and restored (configured without a new commit).",
 		}, []string{"instance"}),
+		pruneRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lsstgen_sync_prune_refused_total", Help: "Sync cycles whose prune was refused, by reason (share: more than --max-prune-share; namespace: a Namespace still holds claims or objects sync does not manage).",
+		}, []string{"instance", "reason"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lsstgen_sync_last_success_timestamp_seconds", Help: "Unix time of the last successful sync cycle.",
 		}, []string{"instance"}),
@@ -54,7 +59,7 @@ func NewMetrics() *Metrics {
 		}, []string{"instance", "commit"}),
 		commits: map[string]string{},
 	}
-	m.registry.MustRegister(m.duration, m.objects, m.failures, m.drift, m.lastSuccess, m.lastCommit,
+	m.registry.MustRegister(m.duration, m.objects, m.failures, m.drift, m.pruneRefused, m.lastSuccess, m.lastCommit,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -71,6 +76,14 @@ func (m *Metrics) observe(res *Result, took time.Duration, err error) {
 		result = "failure"
 		m.failures.WithLabelValues(res.Instance).Inc()
 		m.lastError = err.Error()
+		var share *PruneRefusedError
+		if errors.As(err, &share) {
+			m.pruneRefused.WithLabelValues(res.Instance, "share").Inc()
+		}
+		var ns *NamespacePruneRefusedError
+		if errors.As(err, &ns) {
+			m.pruneRefused.WithLabelValues(res.Instance, "namespace").Inc()
+		}
 	}
 	m.duration.WithLabelValues(res.Instance, result).Observe(took.Seconds())
 	for action, n := range res.counts() {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -163,5 +164,23 @@ func TestHealthWaitLeavesOutSelf(t *testing.T) {
 	}
 	if slices.Contains(got, "Secret/dashboard/kubernetes-dashboard-csrf") || len(got) != 3 {
 		t.Errorf("waited on %v, want the three objects without the Secret", got)
+	}
+}
+
+// TestPruneRefusedMetric: a refused prune counts under its reason, whatever else the
+// cycle's error joins; another failure counts under none.
+func TestPruneRefusedMetric(t *testing.T) {
+	m := NewMetrics()
+	res := &Result{Instance: "pdac", Commit: "c"}
+	m.observe(res, time.Second, errors.Join(errors.New("apply of one object failed"), &PruneRefusedError{Would: 5, Inventory: 6, Share: 0.25}))
+	m.observe(res, time.Second, &NamespacePruneRefusedError{Holds: map[string][]string{"scratch": {"PersistentVolumeClaim/scratch/data"}}})
+	m.observe(res, time.Second, errors.New("git fetch failed"))
+	for reason, want := range map[string]float64{"share": 1, "namespace": 1} {
+		if got := testutil.ToFloat64(m.pruneRefused.WithLabelValues("pdac", reason)); got != want {
+			t.Errorf("prune refused (%s) = %v, want %v", reason, got, want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.pruneRefused); n != 2 {
+		t.Errorf("%d series of prune refusals, want 2", n)
 	}
 }
