@@ -80,6 +80,10 @@ func TestRenderErrors(t *testing.T) {
 		file: "package instance\n\ninstance: aspects: portal: suit: resources: memory: \"512Mi\"\n",
 		want: []string{"instance.aspects.portal.suit.resources.memory: field not allowed", "instances/pdac/zz_case.cue:3:45"},
 	}, {
+		name: "an SSH key for an https:// repository",
+		file: "package instance\n\ninstance: sync: credentials: {secret: \"lsstgen-git\", kind: \"ssh\"}\n",
+		want: []string{"instance.sync.credentials.#anSSHKeyNeedsAnSSHRepo", `invalid value "https://git.lsst.example/lsst-dm/lsstgen.git"`, "instances/pdac/placeholders.cue:11:"},
+	}, {
 		name: "unknown instance",
 		args: []string{"render", "pdca"},
 		want: []string{`unknown instance "pdca"`, "[pdac]"},
@@ -174,4 +178,39 @@ func lineOf(t *testing.T, file, text string) string {
 	}
 	t.Fatalf("no line of %s holds %q", file, text)
 	return ""
+}
+
+// TestRenderSyncCredentials: an instance that names its repository's credentials renders
+// the daemon with the Secret mounted read-only and the flags that read it, and lists the
+// Secret among those made out of band.
+func TestRenderSyncCredentials(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	testrepo.WriteFile(t, root, "instances/pdac/zz_case.cue",
+		"package instance\n\ninstance: sync: credentials: {secret: \"lsstgen-git\", kind: \"token\", ca: true}\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-C", root, "render", "pdac"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(root, "generated/pdac/lsstgen-system/deployment-lsstgen-sync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"--git-token-file=/etc/lsstgen/git/token", "--git-ca-file=/etc/lsstgen/git/ca.crt",
+		"secretName: lsstgen-git", "defaultMode: 292", "mountPath: /etc/lsstgen/git", "readOnly: true",
+	} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the daemon's Deployment lacks %q:\n%s", want, data)
+		}
+	}
+	if strings.Contains(string(data), "--git-ssh-key-file") {
+		t.Error("a token's Deployment passes an SSH key")
+	}
+	// The Secret is listed among those made out of band, or validate's reference rules
+	// would find the volume pointing at nothing.
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), []string{"-C", root, "validate", "pdac"}, &stdout, &stderr); code != 0 {
+		t.Errorf("validate of the instance with credentials: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
 }

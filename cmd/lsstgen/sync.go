@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/lsst-dm/lsstgen/internal/gitsource"
 	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/sync"
 )
@@ -42,6 +44,50 @@ type syncFlags struct {
 	leaderID       string
 	leaseWait      time.Duration
 	metricsAddr    string
+	git            gitFlags
+}
+
+// gitFlags say how to reach a remote --repo: files of a Secret the daemon mounts.
+type gitFlags struct {
+	username, tokenFile, sshKeyFile, caFile string
+	knownHostsFiles                         []string
+}
+
+// credentials reads the files the flags name.
+func (g gitFlags) credentials() (gitsource.Credentials, error) {
+	var c gitsource.Credentials
+	read := func(flag, file string) ([]byte, error) {
+		if file == "" {
+			return nil, nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("reading --%s: %w", flag, err)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil, fmt.Errorf("--%s %s is empty", flag, file)
+		}
+		return b, nil
+	}
+	token, err := read("git-token-file", g.tokenFile)
+	if err != nil {
+		return c, err
+	}
+	c.Token = string(bytes.TrimSpace(token))
+	c.Username = g.username
+	if c.SSHKey, err = read("git-ssh-key-file", g.sshKeyFile); err != nil {
+		return c, err
+	}
+	for _, f := range g.knownHostsFiles {
+		if _, err := read("git-known-hosts-file", f); err != nil {
+			return c, err
+		}
+	}
+	c.KnownHostsFiles = g.knownHostsFiles
+	if c.CABundle, err = read("git-ca-file", g.caFile); err != nil {
+		return c, err
+	}
+	return c, nil
 }
 
 func newSyncCmd(g *globalFlags, stdout io.Writer) *cobra.Command {
@@ -146,6 +192,11 @@ func (f *syncFlags) addSourceFlags(cmd *cobra.Command) {
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fl.StringVar(&f.namespace, "namespace", sync.DefaultNamespace, "namespace of the inventory ConfigMap")
 	fl.DurationVar(&f.stageTimeout, "stage-timeout", time.Minute, "how long to wait for Namespaces, CRDs and classes to be ready")
+	fl.StringVar(&f.git.tokenFile, "git-token-file", "", "`FILE` holding a token for an https:// --repo (basic authentication, the token as the password)")
+	fl.StringVar(&f.git.username, "git-username", "", "user name sent with the token (default \"git\")")
+	fl.StringVar(&f.git.sshKeyFile, "git-ssh-key-file", "", "`FILE` holding a private key (a deploy key) for an ssh:// or user@host:path --repo")
+	fl.StringSliceVar(&f.git.knownHostsFiles, "git-known-hosts-file", nil, "known_hosts `FILE` with the SSH server's host keys (required with --git-ssh-key-file)")
+	fl.StringVar(&f.git.caFile, "git-ca-file", "", "PEM `FILE` of CAs trusted, beside the system's, for an https:// --repo")
 	_ = cmd.MarkFlagRequired("instance")
 }
 
@@ -177,7 +228,14 @@ func (f *syncFlags) syncer(g *globalFlags, logOut io.Writer) (*sync.Syncer, *syn
 		}
 		cacheDir = filepath.Join(base, "lsstgen", "sync", f.instance)
 	}
-	src := &sync.Source{Repo: repoPath, Revision: f.revision, CacheDir: cacheDir}
+	creds, err := f.git.credentials()
+	if err != nil {
+		return nil, nil, err
+	}
+	src := &sync.Source{Repo: repoPath, Revision: f.revision, CacheDir: cacheDir, Credentials: creds}
+	if err := (&gitsource.Repository{Location: repoPath, Credentials: creds}).CheckCredentials(); err != nil {
+		return nil, nil, fmt.Errorf("--repo %s: %w", repoPath, err)
+	}
 	cfg, err := restConfig(f.kubeconfig)
 	if err != nil {
 		return nil, nil, err

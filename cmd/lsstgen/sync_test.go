@@ -239,6 +239,14 @@ func TestSyncCommandErrors(t *testing.T) {
 	r := newSyncTestRepo(t)
 	r.commit("a")
 	missing := filepath.Join(t.TempDir(), "missing")
+	empty := filepath.Join(t.TempDir(), "empty")
+	keyFile := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nnot read before known_hosts\n-----END OPENSSH PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -251,6 +259,11 @@ func TestSyncCommandErrors(t *testing.T) {
 		{"no repository", []string{"-C", t.TempDir(), "sync", "--once", "--instance", "cli", "--kubeconfig", writeKubeconfig(t)}, ""},
 		{"bad metrics address", []string{"sync", "--once", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--metrics-addr", "nowhere:x"}, "--metrics-addr"},
 		{"no interval", []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--interval", "0"}, "interval 0s is not positive"},
+		{"token file missing", []string{"sync", "--once", "--instance", "cli", "--repo", "https://git.example.org/x.git", "--kubeconfig", writeKubeconfig(t), "--git-token-file", missing}, "reading --git-token-file"},
+		{"token file empty", []string{"sync", "--once", "--instance", "cli", "--repo", "https://git.example.org/x.git", "--kubeconfig", writeKubeconfig(t), "--git-token-file", empty}, "--git-token-file " + empty + " is empty"},
+		{"CA file missing", []string{"sync", "--once", "--instance", "cli", "--repo", "https://git.example.org/x.git", "--kubeconfig", writeKubeconfig(t), "--git-ca-file", missing}, "reading --git-ca-file"},
+		{"known_hosts missing", []string{"sync", "--once", "--instance", "cli", "--repo", "git@git.example.org:x.git", "--kubeconfig", writeKubeconfig(t), "--git-ssh-key-file", keyFile, "--git-known-hosts-file", missing}, "reading --git-known-hosts-file"},
+		{"key without known_hosts", []string{"sync", "--once", "--instance", "cli", "--repo", "git@git.example.org:x.git", "--kubeconfig", writeKubeconfig(t), "--git-ssh-key-file", keyFile}, "needs known_hosts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := runCmd(t, tc.args...)

@@ -3,6 +3,8 @@
 // gives the files under some paths at a commit, read from git's object store and never from
 // a working tree. plan and sync read the repository only through it.
 //
-// Today it runs the git command; the API leaves room for another transport (go-git, say)
-// behind the same methods.
+// git runs in process (github.com/go-git/go-git/v5), so the daemon's image needs no git
+// binary: HTTPS with a token and a custom CA, SSH with a deploy key and known_hosts, and
+// file:// remotes. A failure to reach the remote is an *AccessError that says which part
+// failed (DNS, TLS, authentication, the repository, the network).
 package gitsource

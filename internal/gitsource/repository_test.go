@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,16 +75,13 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-// TestResolveNotARepository: git's own words, and the chain down to its exit status.
+// TestResolveNotARepository: a folder that is not a repository says so, with its path.
 func TestResolveNotARepository(t *testing.T) {
-	_, err := (&Repository{Location: t.TempDir()}).Resolve(context.Background(), "HEAD")
-	var ce *CommandError
-	var ee *exec.ExitError
-	if !errors.As(err, &ce) || !errors.As(err, &ee) {
-		t.Fatalf("error %v (%T), want a *CommandError wrapping an *exec.ExitError", err, err)
-	}
-	if !strings.Contains(err.Error(), "not a git repository") || ce.Args[0] != "rev-parse" {
-		t.Errorf("error %q, args %v", err, ce.Args)
+	dir := t.TempDir()
+	_, err := (&Repository{Location: dir}).Resolve(context.Background(), "HEAD")
+	var oe *OpenError
+	if !errors.As(err, &oe) || oe.Dir != dir || !strings.Contains(err.Error(), "repository does not exist") {
+		t.Fatalf("error %v (%T), want an *OpenError naming %s", err, err, dir)
 	}
 }
 
@@ -132,10 +128,12 @@ func TestFS(t *testing.T) {
 	if _, err := fs.Stat(mustFS(t, r, first, "dir"), "a.txt"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a file not asked for: Stat error %v, want not exist", err)
 	}
-	_, err := r.FS(ctx, strings.Repeat("0", 40), "dir")
-	var ce *CommandError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "listing dir") {
-		t.Errorf("FS of a commit that does not exist: %v (%T), want a *CommandError", err, err)
+	if _, err := r.FS(ctx, strings.Repeat("0", 40), "dir"); err == nil || !strings.Contains(err.Error(), "reading commit 0000000000") {
+		t.Errorf("FS of a commit that does not exist: %v", err)
+	}
+	var re *RevisionError
+	if _, err := r.FS(ctx, "main", "dir"); !errors.As(err, &re) {
+		t.Errorf("FS of a revision, not a commit: %v (%T), want a *RevisionError", err, err)
 	}
 }
 
@@ -189,16 +187,19 @@ func TestRemote(t *testing.T) {
 	}
 	bad := &Repository{Location: "file://" + filepath.Join(t.TempDir(), "nothing"), CacheDir: filepath.Join(t.TempDir(), "c")}
 	err := bad.Update(ctx)
-	var ce *CommandError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "cloning file://") {
-		t.Errorf("an unreachable remote: %v (%T), want a *CommandError from cloning", err, err)
+	var ae *AccessError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "cloning file://") || ae.Reason() != "repository" {
+		t.Errorf("an unreachable remote: %v (%T), want an *AccessError from cloning, of the repository", err, err)
+	}
+	if _, statErr := os.Stat(bad.CacheDir); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("a failed clone left %s behind: %v", bad.CacheDir, statErr)
 	}
 	// A fetch that fails keeps its chain too.
 	if err := os.WriteFile(filepath.Join(r.CacheDir, "config"), []byte("[remote \"origin\"]\n\turl = file:///nonexistent\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Update(ctx); !errors.As(err, &ce) || !strings.Contains(err.Error(), "fetching file://") {
-		t.Errorf("a failed fetch: %v (%T), want a *CommandError from fetching", err, err)
+	if err := r.Update(ctx); !errors.As(err, &ae) || !strings.Contains(err.Error(), "fetching file://") {
+		t.Errorf("a failed fetch: %v (%T), want an *AccessError from fetching", err, err)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lsst-dm/lsstgen/internal/gitsource"
 )
 
 // Metrics are the sync loop's Prometheus metrics, on a registry of their own, and the
@@ -19,6 +21,7 @@ type Metrics struct {
 	failures     *prometheus.CounterVec
 	drift        *prometheus.CounterVec
 	pruneRefused *prometheus.CounterVec
+	sourceErrors *prometheus.CounterVec
 	lastSuccess  *prometheus.GaugeVec
 	lastCommit   *prometheus.GaugeVec
 
@@ -51,6 +54,9 @@ func NewMetrics() *Metrics {
 		pruneRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lsstgen_sync_prune_refused_total", Help: "Sync cycles whose prune was refused, by reason (share: more than --max-prune-share; namespace: a Namespace still holds claims or objects sync does not manage).",
 		}, []string{"instance", "reason"}),
+		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lsstgen_sync_source_errors_total", Help: "Sync cycles that could not read the repository, by reason (DNS, TLS, authentication, repository, network, revision: a revision that names no commit).",
+		}, []string{"instance", "reason"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lsstgen_sync_last_success_timestamp_seconds", Help: "Unix time of the last successful sync cycle.",
 		}, []string{"instance"}),
@@ -59,7 +65,7 @@ func NewMetrics() *Metrics {
 		}, []string{"instance", "commit"}),
 		commits: map[string]string{},
 	}
-	m.registry.MustRegister(m.duration, m.objects, m.failures, m.drift, m.pruneRefused, m.lastSuccess, m.lastCommit,
+	m.registry.MustRegister(m.duration, m.objects, m.failures, m.drift, m.pruneRefused, m.sourceErrors, m.lastSuccess, m.lastCommit,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +89,14 @@ func (m *Metrics) observe(res *Result, took time.Duration, err error) {
 		var ns *NamespacePruneRefusedError
 		if errors.As(err, &ns) {
 			m.pruneRefused.WithLabelValues(res.Instance, "namespace").Inc()
+		}
+		var access *gitsource.AccessError
+		var revision *gitsource.RevisionError
+		switch {
+		case errors.As(err, &access):
+			m.sourceErrors.WithLabelValues(res.Instance, access.Reason()).Inc()
+		case errors.As(err, &revision):
+			m.sourceErrors.WithLabelValues(res.Instance, "revision").Inc()
 		}
 	}
 	m.duration.WithLabelValues(res.Instance, result).Observe(took.Seconds())

@@ -23,6 +23,8 @@ type Source struct {
 	Revision string
 	// CacheDir holds the bare clone of a remote Repo. Unused for a local path.
 	CacheDir string
+	// Credentials reach a remote Repo (a token, or an SSH key and known_hosts; a CA).
+	Credentials gitsource.Credentials
 }
 
 // Snapshot is one instance's manifests read at one commit.
@@ -70,7 +72,7 @@ func (s *Source) revision() string {
 // instance's manifests (generated/<instance>/) at that commit from the git object store,
 // never from a working tree.
 func (s *Source) Fetch(ctx context.Context, instance string) (*Snapshot, error) {
-	repo := &gitsource.Repository{Location: s.Repo, CacheDir: s.CacheDir}
+	repo := &gitsource.Repository{Location: s.Repo, CacheDir: s.CacheDir, Credentials: s.Credentials}
 	if err := repo.Update(ctx); err != nil {
 		return nil, err
 	}

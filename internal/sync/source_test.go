@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/lsst-dm/lsstgen/internal/gitsource"
@@ -134,15 +134,15 @@ func TestFetchRefuses(t *testing.T) {
 }
 
 func TestFetchNotARepository(t *testing.T) {
-	_, err := (&Source{Repo: t.TempDir(), Revision: "HEAD"}).Fetch(context.Background(), "demo")
-	if err == nil || !strings.Contains(err.Error(), "not a git repository") {
-		t.Errorf("error = %v, want one saying not a git repository", err)
+	dir := t.TempDir()
+	_, err := (&Source{Repo: dir, Revision: "HEAD"}).Fetch(context.Background(), "demo")
+	if err == nil || !strings.Contains(err.Error(), "repository does not exist") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("error = %v, want one saying %s is not a git repository", err, dir)
 	}
-	// The chain is kept, down to git's exit status.
-	var ce *gitsource.CommandError
-	var ee *exec.ExitError
-	if !errors.As(err, &ce) || !errors.As(err, &ee) {
-		t.Errorf("error %T does not wrap git's failure", err)
+	// The chain is kept.
+	var oe *gitsource.OpenError
+	if !errors.As(err, &oe) {
+		t.Errorf("error %T does not wrap the repository's failure to open", err)
 	}
 }
 
@@ -173,5 +173,34 @@ func TestFetchRemote(t *testing.T) {
 	bad := &Source{Repo: "file://" + filepath.Join(t.TempDir(), "nothing"), CacheDir: filepath.Join(t.TempDir(), "c")}
 	if _, err := bad.Fetch(context.Background(), "demo"); err == nil || !strings.Contains(err.Error(), "cloning") {
 		t.Errorf("unreachable remote: error = %v", err)
+	}
+}
+
+// TestUnreachableRepositoryChangesNothing: a cycle whose repository cannot be read (here
+// a remote that is not there) fails naming the part that failed, counts it by reason,
+// and leaves the cluster and the inventory as they were.
+func TestUnreachableRepositoryChangesNothing(t *testing.T) {
+	h := newHarness(t, "unreachable", nil)
+	commit := h.repo.commitInstance(h.instance, h.files())
+	h.cycle()
+	m := NewMetrics()
+	h.s.SetMetrics(m)
+	before := h.versions()
+	src := &Source{Repo: "file://" + filepath.Join(t.TempDir(), "gone.git"), CacheDir: filepath.Join(t.TempDir(), "clone")}
+	_, err := h.s.Cycle(context.Background(), src)
+	var ae *gitsource.AccessError
+	if !errors.As(err, &ae) || ae.Reason() != "repository" || !strings.Contains(err.Error(), "cloning file://") {
+		t.Fatalf("error = %v, want an AccessError of the repository", err)
+	}
+	want(t, "resourceVersions", before, h.versions())
+	if inv := h.inventory(); inv.Commit != commit || len(inv.Pending) != 0 {
+		t.Errorf("inventory %s, pending %v; want %s untouched", inv.Commit, inventoryNames(inv.Pending), commit)
+	}
+	if got := testutil.ToFloat64(m.sourceErrors.WithLabelValues(h.instance, "repository")); got != 1 {
+		t.Errorf("source errors (repository) = %v, want 1", got)
+	}
+	_, err = h.s.Cycle(context.Background(), &Source{Repo: h.repo.dir, Revision: "no-such-branch"})
+	if err == nil || testutil.ToFloat64(m.sourceErrors.WithLabelValues(h.instance, "revision")) != 1 {
+		t.Errorf("a revision that names no commit: error %v, not counted as revision", err)
 	}
 }
