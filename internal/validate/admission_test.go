@@ -92,6 +92,28 @@ spec:
 	{name: "datasets-read-write", as: "admin:portal", rule: "LSST-NOTES-002",
 		says: []string{"LSST-NOTES-002", "Deployment portal/writer", "gpfs-datasets", "shell:/datasets", "readOnly: true"},
 		obj:  withVolume(deployment("portal", "writer", "docker.io/library/almalinux:9.5", ""), "{name: gpfs-datasets, persistentVolumeClaim: {claimName: gpfs-datasets}}", "{name: gpfs-datasets, mountPath: /datasets}")},
+	// The volume and claim halves of the same policy. GPFS volumes are the bootstrap
+	// tier's: the break-glass group makes them.
+	{name: "datasets-volume-writable", as: "group:lsst-k8s-break-glass", rule: "LSST-NOTES-002",
+		says: []string{"LSST-NOTES-002", "PersistentVolume of GPFS /datasets", "nfs.readOnly: true", "ReadOnlyMany"},
+		obj: `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: gpfs-datasets-writable}
+spec:
+  capacity: {storage: 1Ti}
+  accessModes: [ReadWriteMany]
+  nfs: {server: gpfs-nfs.ncsa.example, path: /gpfs/fs0/datasets}
+`},
+	{name: "datasets-claim-writable", as: "admin:notebook", rule: "LSST-NOTES-002",
+		says: []string{"LSST-NOTES-002", "claim gpfs-datasets", "ReadOnlyMany"},
+		obj: `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: gpfs-datasets, namespace: notebook}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ""
+  resources: {requests: {storage: 1Ti}}
+`},
 	// A namespace admin or the sync daemon cannot bind cluster-admin at all (RBAC refuses
 	// the escalation before admission): the break-glass group, which holds cluster-admin,
 	// is the one the policy stops from handing it to anyone else.
@@ -438,6 +460,7 @@ func gvrOf(u *unstructured.Unstructured) (schema.GroupVersionResource, error) {
 	resource := map[string]string{
 		"Deployment": "deployments", "DaemonSet": "daemonsets", "Ingress": "ingresses",
 		"ClusterRoleBinding": "clusterrolebindings", "ConfigMap": "configmaps", "Pod": "pods", "Service": "services",
+		"PersistentVolume": "persistentvolumes", "PersistentVolumeClaim": "persistentvolumeclaims",
 	}[gv.Kind]
 	if resource == "" {
 		return schema.GroupVersionResource{}, fmt.Errorf("no resource known for kind %s", gv.Kind)
