@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -45,6 +47,13 @@ type syncFlags struct {
 	leaseWait      time.Duration
 	metricsAddr    string
 	git            gitFlags
+	webhook        webhookFlags
+}
+
+// webhookFlags configure the receiver of GitHub push events.
+type webhookFlags struct {
+	addr, secretFile, service, podIP string
+	minGap                           time.Duration
 }
 
 // gitFlags say how to reach a remote --repo: files of a Secret the daemon mounts.
@@ -147,6 +156,16 @@ when stopped by a signal and 1 on an error that ends the loop.`,
 				}
 				defer stop()
 			}
+			if f.webhook.addr != "" {
+				if f.once {
+					return errors.New("--webhook-addr is for the daemon: it makes no sense with --once")
+				}
+				stop, err := serveWebhook(cmd.Context(), s, f, stdout)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			if f.once {
 				var err error
 				if f.leaderElect {
@@ -178,6 +197,11 @@ when stopped by a signal and 1 on an error that ends the loop.`,
 	fl.BoolVar(&f.forcePrune, "force-prune", false, "prune even more than --max-prune-share")
 	fl.DurationVar(&f.health, "health-timeout", sync.DefaultOptions("").HealthTimeout, "how long to wait for the commit's objects to be ready (kstatus) before the cycle fails; 0 does not wait")
 	fl.StringVar(&f.selfDeployment, "self-deployment", "", "the daemon's own Deployment `NAME` in --namespace, left out of the health wait (it rolls out only as its replicas turn ready)")
+	fl.StringVar(&f.webhook.addr, "webhook-addr", "", "receive GitHub push events on `ADDR` (host:port, path "+sync.WebhookPath+"): a verified push to --revision starts a cycle at once")
+	fl.StringVar(&f.webhook.secretFile, "webhook-secret-file", "", "`FILE` holding the webhook's secret, which verifies each request's X-Hub-Signature-256")
+	fl.DurationVar(&f.webhook.minGap, "webhook-min-gap", 10*time.Second, "least time between two cycles the webhook starts")
+	fl.StringVar(&f.webhook.service, "webhook-service", "", "the webhook's Service `NAME` in --namespace, whose EndpointSlice the leader points at itself")
+	fl.StringVar(&f.webhook.podIP, "pod-ip", os.Getenv("POD_IP"), "this pod's `IP`, published for --webhook-service while it leads (default $POD_IP)")
 	fl.BoolVar(&f.pruneKinds, "prune-protected-kinds", false, "also prune Namespaces, PersistentVolumes and PersistentVolumeClaims that left git, whatever the instance's model allows")
 	return cmd
 }
@@ -250,6 +274,17 @@ func (f *syncFlags) syncer(g *globalFlags, logOut io.Writer) (*sync.Syncer, *syn
 	opts.HealthTimeout = f.health
 	opts.SelfDeployment = f.selfDeployment
 	opts.Writer = f.identity()
+	if f.webhook.service != "" {
+		_, port, err := net.SplitHostPort(f.webhook.addr)
+		n, perr := strconv.ParseInt(port, 10, 32)
+		switch {
+		case f.webhook.addr == "" || err != nil || perr != nil || n <= 0:
+			return nil, nil, fmt.Errorf("--webhook-service needs --webhook-addr with a port, such as :9091")
+		case net.ParseIP(f.webhook.podIP) == nil:
+			return nil, nil, fmt.Errorf("--webhook-service needs this pod's address: --pod-ip or $POD_IP (the downward API's status.podIP), not %q", f.webhook.podIP)
+		}
+		opts.WebhookEndpoint = &sync.WebhookEndpoint{Service: f.webhook.service, IP: f.webhook.podIP, Port: int32(n)}
+	}
 	logger := sync.Logger(logOut)
 	// controller-runtime's client, under ssa, logs through its own logger: send it to ours.
 	ctrllog.SetLogger(logr.FromSlogHandler(logger.Handler()))
@@ -292,4 +327,60 @@ func serveMetrics(ctx context.Context, s *sync.Syncer, addr string, logOut io.Wr
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}, nil
+}
+
+// serveWebhook serves the receiver of GitHub push events on --webhook-addr: its asks start
+// cycles of s, its bad signatures leave Events and count in s's metrics.
+func serveWebhook(ctx context.Context, s *sync.Syncer, f *syncFlags, logOut io.Writer) (stop func(), err error) {
+	if f.webhook.secretFile == "" {
+		return nil, errors.New("--webhook-addr needs --webhook-secret-file: an unverified push could make the daemon busy")
+	}
+	secret, err := os.ReadFile(f.webhook.secretFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading --webhook-secret-file: %w", err)
+	}
+	logger := sync.Logger(logOut)
+	w, err := sync.NewWebhook(bytes.TrimSpace(secret), webhookBranch(f.revision), f.webhook.minGap, logger)
+	if err != nil {
+		return nil, fmt.Errorf("--webhook-secret-file %s: %w", f.webhook.secretFile, err)
+	}
+	w.SetMetrics(s.Metrics())
+	w.OnRejected(func(reason string) { s.WebhookRejected(context.WithoutCancel(ctx), reason) })
+	s.SetWebhook(w)
+	ln, err := net.Listen("tcp", f.webhook.addr)
+	if err != nil {
+		return nil, fmt.Errorf("--webhook-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(sync.WebhookPath, w)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("serving the webhook", "addr", ln.Addr().String(), "path", sync.WebhookPath, "branch", webhookBranch(f.revision))
+	return func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}, nil
+}
+
+// webhookBranch is the branch whose pushes start a cycle: the revision when it names a
+// branch; "" (any push) for HEAD, a tag or a commit, which no push to a branch changes
+// but which a push may have moved (a tag).
+func webhookBranch(revision string) string {
+	if revision == "" || revision == "HEAD" || strings.HasPrefix(revision, "refs/tags/") || isHexCommit(revision) {
+		return ""
+	}
+	return strings.TrimPrefix(revision, "refs/heads/")
+}
+
+func isHexCommit(s string) bool {
+	if len(s) < 7 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
 }

@@ -263,6 +263,11 @@ func TestSyncCommandErrors(t *testing.T) {
 		{"token file empty", []string{"sync", "--once", "--instance", "cli", "--repo", "https://git.example.org/x.git", "--kubeconfig", writeKubeconfig(t), "--git-token-file", empty}, "--git-token-file " + empty + " is empty"},
 		{"CA file missing", []string{"sync", "--once", "--instance", "cli", "--repo", "https://git.example.org/x.git", "--kubeconfig", writeKubeconfig(t), "--git-ca-file", missing}, "reading --git-ca-file"},
 		{"known_hosts missing", []string{"sync", "--once", "--instance", "cli", "--repo", "git@git.example.org:x.git", "--kubeconfig", writeKubeconfig(t), "--git-ssh-key-file", keyFile, "--git-known-hosts-file", missing}, "reading --git-known-hosts-file"},
+		{"webhook with --once", []string{"sync", "--once", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--webhook-addr", ":0", "--webhook-secret-file", keyFile}, "makes no sense with --once"},
+		{"webhook without a secret", []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--webhook-addr", "127.0.0.1:0"}, "needs --webhook-secret-file"},
+		{"webhook with an empty secret", []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--webhook-addr", "127.0.0.1:0", "--webhook-secret-file", empty}, "secret is empty"},
+		{"webhook Service without the pod's address", []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--webhook-addr", ":9091", "--webhook-service", "hook", "--pod-ip", ""}, "needs this pod's address"},
+		{"webhook Service without a port", []string{"sync", "--instance", "cli", "--repo", r.dir, "--kubeconfig", writeKubeconfig(t), "--webhook-service", "hook", "--pod-ip", "10.0.0.1"}, "needs --webhook-addr with a port"},
 		{"key without known_hosts", []string{"sync", "--once", "--instance", "cli", "--repo", "git@git.example.org:x.git", "--kubeconfig", writeKubeconfig(t), "--git-ssh-key-file", keyFile}, "needs known_hosts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -336,5 +341,16 @@ func TestSyncDaemonCommand(t *testing.T) {
 	}
 	if leading != 1 || cycles < 2 {
 		t.Errorf("%d leading lines and %d cycles in 4s at 500ms, want 1 and several:\n%s", leading, cycles, stdout.String())
+	}
+}
+
+func TestWebhookBranch(t *testing.T) {
+	for rev, want := range map[string]string{
+		"main": "main", "refs/heads/release": "release", "HEAD": "", "": "",
+		"refs/tags/v1": "", "0123456789abcdef0123456789abcdef01234567": "", "deadbeef": "",
+	} {
+		if got := webhookBranch(rev); got != want {
+			t.Errorf("webhookBranch(%q) = %q, want %q", rev, got, want)
+		}
 	}
 }

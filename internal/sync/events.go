@@ -19,6 +19,10 @@ import (
 // ReasonSyncFailed is the reason of the Warning Events a failed cycle leaves.
 const ReasonSyncFailed = "SyncFailed"
 
+// ReasonWebhookRejected is the reason of the Warning Event a webhook request with a bad
+// signature leaves.
+const ReasonWebhookRejected = "WebhookRejected"
+
 // maxEventMessage keeps Event messages under the apiserver's limit (1 KiB for events.k8s.io).
 const maxEventMessage = 1000
 
@@ -48,14 +52,14 @@ func (s *Syncer) failureEvents(ctx context.Context, res *Result, cycleErr error)
 		targets = append(targets, dre.InvolvedObject().DeepCopy())
 	}
 	for _, t := range targets {
-		if err := s.event(ctx, t, msg); err != nil {
+		if err := s.event(ctx, t, ReasonSyncFailed, msg); err != nil {
 			s.log.Warn("event not recorded", "instance", s.opts.Instance, "object", manifest.ObjectID(t), "error", err.Error())
 		}
 	}
 }
 
 // event records a Warning Event on the live object o; an object that does not exist gets none.
-func (s *Syncer) event(ctx context.Context, o *unstructured.Unstructured, msg string) error {
+func (s *Syncer) event(ctx context.Context, o *unstructured.Unstructured, reason, msg string) error {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(o.GroupVersionKind())
 	if err := s.client.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
@@ -75,7 +79,7 @@ func (s *Syncer) event(ctx context.Context, o *unstructured.Unstructured, msg st
 			APIVersion: live.GetAPIVersion(), Kind: live.GetKind(), Namespace: live.GetNamespace(),
 			Name: live.GetName(), UID: live.GetUID(), ResourceVersion: live.GetResourceVersion(),
 		},
-		Reason:              ReasonSyncFailed,
+		Reason:              reason,
 		Message:             msg,
 		Type:                corev1.EventTypeWarning,
 		Source:              corev1.EventSource{Component: "lsstgen-sync"},
@@ -86,4 +90,18 @@ func (s *Syncer) event(ctx context.Context, o *unstructured.Unstructured, msg st
 		ReportingInstance:   "lsstgen-sync-" + s.opts.Instance,
 	}
 	return s.client.Create(ctx, ev)
+}
+
+// WebhookRejected leaves a Warning Event on the inventory ConfigMap for a webhook request
+// refused for its signature: someone posts with the wrong secret, or GitHub's secret and
+// the daemon's differ.
+func (s *Syncer) WebhookRejected(ctx context.Context, reason string) {
+	inv := &unstructured.Unstructured{}
+	inv.SetAPIVersion("v1")
+	inv.SetKind("ConfigMap")
+	inv.SetNamespace(s.opts.Namespace)
+	inv.SetName(InventoryName(s.opts.Instance))
+	if err := s.event(ctx, inv, ReasonWebhookRejected, "webhook request refused: "+reason); err != nil {
+		s.log.Warn("event not recorded", "instance", s.opts.Instance, "error", err.Error())
+	}
 }

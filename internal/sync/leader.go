@@ -83,6 +83,12 @@ func (s *Syncer) leadOnce(ctx context.Context, lock resourcelock.Interface, src 
 				started.Store(true)
 				s.metrics.lead()
 				s.log.Info("leading", "instance", s.opts.Instance, "identity", lo.Identity)
+				if e := s.opts.WebhookEndpoint; e != nil {
+					// A failure is logged, not fatal: cycles still run on the interval.
+					if err := s.publishEndpoint(ctx, e); err != nil {
+						s.log.Error("webhook endpoint", "instance", s.opts.Instance, "error", err.Error())
+					}
+				}
 				finished <- s.Run(ctx, src, interval)
 			},
 			OnStoppedLeading: func() {

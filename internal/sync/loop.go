@@ -19,6 +19,7 @@ func (s *Syncer) Run(ctx context.Context, src *Source, interval time.Duration) e
 	retry := first
 	for ctx.Err() == nil {
 		wait := interval
+		started := time.Now()
 		if _, err := s.Cycle(ctx, src); err != nil && ctx.Err() == nil {
 			wait = retry
 			retry = min(2*retry, interval)
@@ -30,6 +31,18 @@ func (s *Syncer) Run(ctx context.Context, src *Source, interval time.Duration) e
 		case <-ctx.Done():
 			t.Stop()
 		case <-t.C:
+		case <-s.asks: // nil without a webhook: never ready
+			t.Stop()
+			// At most one cycle a webhook starts per askGap.
+			if gap := s.askGap - time.Since(started); gap > 0 {
+				g := time.NewTimer(gap)
+				select {
+				case <-ctx.Done():
+				case <-g.C:
+				}
+				g.Stop()
+			}
+			s.log.Info("cycle asked for by the webhook", "instance", s.opts.Instance)
 		}
 	}
 	return nil

@@ -22,6 +22,7 @@ type Metrics struct {
 	drift        *prometheus.CounterVec
 	pruneRefused *prometheus.CounterVec
 	sourceErrors *prometheus.CounterVec
+	webhooks     *prometheus.CounterVec
 	lastSuccess  *prometheus.GaugeVec
 	lastCommit   *prometheus.GaugeVec
 
@@ -57,6 +58,9 @@ func NewMetrics() *Metrics {
 		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lsstgen_sync_source_errors_total", Help: "Sync cycles that could not read the repository, by reason (DNS, TLS, authentication, repository, network, revision: a revision that names no commit).",
 		}, []string{"instance", "reason"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lsstgen_sync_webhook_requests_total", Help: "Webhook requests, by result (accepted, ignored, ping, bad-signature, bad-request).",
+		}, []string{"result"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lsstgen_sync_last_success_timestamp_seconds", Help: "Unix time of the last successful sync cycle.",
 		}, []string{"instance"}),
@@ -65,7 +69,7 @@ func NewMetrics() *Metrics {
 		}, []string{"instance", "commit"}),
 		commits: map[string]string{},
 	}
-	m.registry.MustRegister(m.duration, m.objects, m.failures, m.drift, m.pruneRefused, m.sourceErrors, m.lastSuccess, m.lastCommit,
+	m.registry.MustRegister(m.duration, m.objects, m.failures, m.drift, m.pruneRefused, m.sourceErrors, m.webhooks, m.lastSuccess, m.lastCommit,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -168,4 +172,12 @@ func (m *Metrics) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return mux
+}
+
+// webhook counts one webhook request by its result.
+func (m *Metrics) webhook(result string) {
+	if m == nil {
+		return
+	}
+	m.webhooks.WithLabelValues(result).Inc()
 }

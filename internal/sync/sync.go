@@ -55,6 +55,9 @@ type Options struct {
 	// host name and process id, or the pod's name), so that an operator reading a
 	// pending inventory knows which writer left it. "" records "unknown".
 	Writer string
+	// WebhookEndpoint, when set, is published while this replica leads (RunLeader), so
+	// that the webhook's Service reaches the replica that runs cycles.
+	WebhookEndpoint *WebhookEndpoint
 }
 
 // DefaultOptions returns options for instance: inventory in lsstgen-system, prune at
@@ -79,7 +82,17 @@ type Syncer struct {
 	log     *slog.Logger
 	opts    Options
 	metrics *Metrics
+	// asks are a webhook's asks for a cycle now; askGap the least time between two cycles
+	// they start. nil without a webhook.
+	asks   <-chan struct{}
+	askGap time.Duration
 }
+
+// SetWebhook makes Run start a cycle when w asks for one, beside the interval.
+func (s *Syncer) SetWebhook(w *Webhook) { s.asks, s.askGap = w.Asks(), w.MinGap }
+
+// Metrics are the metrics SetMetrics gave, or nil.
+func (s *Syncer) Metrics() *Metrics { return s.metrics }
 
 // SetMetrics makes every later cycle record itself in m.
 func (s *Syncer) SetMetrics(m *Metrics) { s.metrics = m }
