@@ -180,13 +180,15 @@ func lineOf(t *testing.T, file, text string) string {
 	return ""
 }
 
-// TestRenderSyncCredentials: an instance that names its repository's credentials renders
-// the daemon with the Secret mounted read-only and the flags that read it, and lists the
-// Secret among those made out of band.
+// TestRenderSyncCredentials: an instance that names its repository's credentials and a
+// webhook renders the daemon with the Secrets mounted read-only and the flags that read
+// them, the webhook's Service, Ingress, flow and the leader's right to its EndpointSlice,
+// lists the Secrets among those made out of band, and validates with no finding.
 func TestRenderSyncCredentials(t *testing.T) {
 	root := testrepo.Copy(t, "pdac")
 	testrepo.WriteFile(t, root, "instances/pdac/zz_case.cue",
-		"package instance\n\ninstance: sync: credentials: {secret: \"lsstgen-git\", kind: \"token\", ca: true}\n")
+		"package instance\n\ninstance: sync: credentials: {secret: \"lsstgen-git\", kind: \"token\", ca: true}\n"+
+			"instance: sync: webhook: secret: \"lsstgen-webhook\"\n")
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"-C", root, "render", "pdac"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -205,6 +207,31 @@ func TestRenderSyncCredentials(t *testing.T) {
 	}
 	if strings.Contains(string(data), "--git-ssh-key-file") {
 		t.Error("a token's Deployment passes an SSH key")
+	}
+	for _, want := range []string{"--webhook-addr=:9091", "--webhook-secret-file=/etc/lsstgen/webhook/secret", "--webhook-service=lsstgen-sync-webhook",
+		"fieldPath: status.podIP", "secretName: lsstgen-webhook", "containerPort: 9091"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the daemon's Deployment lacks %q", want)
+		}
+	}
+	for file, wants := range map[string][]string{
+		"generated/pdac/lsstgen-system/service-lsstgen-sync-webhook.yaml": {"port: 9091"},
+		"generated/pdac/lsstgen-system/ingress-lsstgen-sync-webhook.yaml": {"host: sync.pdac.lsst.example", "path: /hooks/github", "name: lsstgen-sync-webhook"},
+		"generated/pdac/lsstgen-system/role-lsstgen-sync.yaml":            {"endpointslices"},
+	} {
+		b, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %q:\n%s", file, want, b)
+			}
+		}
+		if strings.Contains(file, "service-") && strings.Contains(string(b), "selector") {
+			t.Errorf("the webhook's Service has a selector: the standby would get pushes\n%s", b)
+		}
 	}
 	// The Secret is listed among those made out of band, or validate's reference rules
 	// would find the volume pointing at nothing.
