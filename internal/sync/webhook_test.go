@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -198,4 +199,32 @@ func TestWebhookEndpointFollowsTheLeader(t *testing.T) {
 	stopA()
 	<-doneA
 	waitFor(t, "the endpoint to follow the new leader", func() bool { return address() == "10.0.0.2" })
+}
+
+// TestWebhookRejectedEvent: a bad signature, through the daemon's webhook, leaves a
+// WebhookRejected Warning Event on the inventory ConfigMap.
+func TestWebhookRejectedEvent(t *testing.T) {
+	h := newHarness(t, "hookevent", nil)
+	h.repo.commitInstance(h.instance, h.files())
+	h.cycle()
+	w, err := NewWebhook([]byte("s"), "main", time.Second, Logger(&lockedBuffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.OnRejected(func(reason string) { h.s.WebhookRejected(context.Background(), reason) })
+	req := httptest.NewRequest(http.MethodPost, WebhookPath, strings.NewReader(`{"ref":"refs/heads/main"}`))
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256=00")
+	w.ServeHTTP(httptest.NewRecorder(), req)
+	var list corev1.EventList
+	if err := h.s.client.List(context.Background(), &list, client.InNamespace(DefaultNamespace)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range list.Items {
+		if e.Reason == ReasonWebhookRejected && e.InvolvedObject.Name == InventoryName(h.instance) && e.Type == corev1.EventTypeWarning &&
+			strings.Contains(e.Message, "signature does not match") {
+			return
+		}
+	}
+	t.Errorf("no WebhookRejected Event on the inventory among %d Events", len(list.Items))
 }
