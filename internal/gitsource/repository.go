@@ -229,30 +229,20 @@ func (r *Repository) FS(ctx context.Context, commit string, paths ...string) (fs
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of %s: %w", commit, err)
 	}
-	under := func(name string) bool {
-		if len(paths) == 0 {
-			return true
-		}
-		for _, p := range paths {
-			p = strings.Trim(path.Clean(p), "/")
-			if name == p || strings.HasPrefix(name, p+"/") {
-				return true
-			}
-		}
-		return false
-	}
 	// A zip archive, stored uncompressed, is an fs.FS as the standard library reads it.
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	modified := c.Committer.When
-	err = tree.Files().ForEach(func(f *object.File) error {
+	added := map[string]bool{} // paths may overlap ("dir", "dir/a")
+	add := func(name string, f *object.File) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !under(f.Name) || !f.Mode.IsFile() {
+		if !f.Mode.IsFile() || added[name] {
 			return nil
 		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store, Modified: modified})
+		added[name] = true
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: modified})
 		if err != nil {
 			return err
 		}
@@ -263,7 +253,39 @@ func (r *Repository) FS(ctx context.Context, commit string, paths ...string) (fs
 		defer rd.Close()
 		_, err = io.Copy(w, rd)
 		return err
-	})
+	}
+	// Each path's own subtree is walked, not the whole tree: generated/<instance> is a
+	// small part of the repository.
+	walk := func(prefix string, t *object.Tree) error {
+		return t.Files().ForEach(func(f *object.File) error { return add(path.Join(prefix, f.Name), f) })
+	}
+	if len(paths) == 0 {
+		err = walk("", tree)
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		p = strings.Trim(path.Clean(p), "/")
+		if p == "." || p == "" {
+			err = walk("", tree)
+			break
+		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if sub, serr := tree.Tree(p); serr == nil {
+			if err = walk(p, sub); err != nil {
+				break
+			}
+			continue
+		}
+		if f, ferr := tree.File(p); ferr == nil {
+			if err = add(p, f); err != nil {
+				break
+			}
+		}
+		// A path the commit does not hold is simply absent.
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s at %s: %w", strings.Join(paths, ", "), commit, err)
 	}

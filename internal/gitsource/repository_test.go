@@ -105,6 +105,8 @@ func TestFS(t *testing.T) {
 		{"a path the commit lacks beside one it holds", first, []string{"gone", "dir"}, map[string]string{"dir/b.txt": "b\n"}},
 		{"only paths the commit lacks", first, []string{"gone", "dir/gone"}, map[string]string{}},
 		{"a glob is a name", first, []string{"*.txt"}, map[string]string{}},
+		{"overlapping paths", first, []string{"dir", "dir/b.txt", "./dir/"}, map[string]string{"dir/b.txt": "b\n"}},
+		{"the root", first, []string{"."}, map[string]string{"a.txt": "one\n", "dir/b.txt": "b\n", "with space/c.txt": "c\n"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

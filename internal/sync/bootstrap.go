@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	gosync "sync"
 
 	"github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,31 +38,48 @@ func splitBootstrap(snap *Snapshot) (*Snapshot, []*unstructured.Unstructured) {
 // the fields that differ, as drift) when it does not or the object is missing. An
 // error is returned only when an object cannot be read.
 func (s *Syncer) checkBootstrap(ctx context.Context, objs []*unstructured.Unstructured) ([]Change, error) {
-	var out []Change
-	for _, o := range objs {
-		id := manifest.ObjectID(o)
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(o.GroupVersionKind())
-		err := s.client.Get(ctx, client.ObjectKeyFromObject(o), live)
-		switch {
-		case apierrors.IsNotFound(err):
-			out = append(out, Change{Object: id, Action: string(ssa.SkippedAction),
-				Reason: "bootstrap tier (" + manifest.AnnotationTier + "=" + manifest.TierBootstrap + "): missing from the cluster; apply it as the break-glass group (README, bootstrap)"})
-		case err != nil:
-			return out, fmt.Errorf("reading bootstrap-tier %s: %w", id, err)
-		default:
-			want := o.DeepCopy()
-			dropOmitted(want.Object, live.Object)
-			fields := driftedFields(want, live)
-			if len(fields) == 0 {
-				out = append(out, Change{Object: id, Action: string(ssa.UnchangedAction)})
-				continue
-			}
-			out = append(out, Change{Object: id, Action: string(ssa.SkippedAction), Fields: fields, Drift: true,
-				Reason: "bootstrap tier (" + manifest.AnnotationTier + "=" + manifest.TierBootstrap + "): differs from git and is not applied by sync; apply it as the break-glass group"})
+	out := make([]Change, len(objs))
+	errs := make([]error, len(objs))
+	sem := make(chan struct{}, applyConcurrency)
+	var wg gosync.WaitGroup
+	for i, o := range objs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = s.checkBootstrapObject(ctx, o)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return out[:i], err
 		}
 	}
 	return out, nil
+}
+
+// checkBootstrapObject is checkBootstrap of one object.
+func (s *Syncer) checkBootstrapObject(ctx context.Context, o *unstructured.Unstructured) (Change, error) {
+	id := manifest.ObjectID(o)
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(o.GroupVersionKind())
+	err := s.client.Get(ctx, client.ObjectKeyFromObject(o), live)
+	switch {
+	case apierrors.IsNotFound(err):
+		return Change{Object: id, Action: string(ssa.SkippedAction),
+			Reason: "bootstrap tier (" + manifest.AnnotationTier + "=" + manifest.TierBootstrap + "): missing from the cluster; apply it as the break-glass group (README, bootstrap)"}, nil
+	case err != nil:
+		return Change{}, fmt.Errorf("reading bootstrap-tier %s: %w", id, err)
+	}
+	want := o.DeepCopy()
+	dropOmitted(want.Object, live.Object)
+	fields := driftedFields(want, live)
+	if len(fields) == 0 {
+		return Change{Object: id, Action: string(ssa.UnchangedAction)}, nil
+	}
+	return Change{Object: id, Action: string(ssa.SkippedAction), Fields: fields, Drift: true,
+		Reason: "bootstrap tier (" + manifest.AnnotationTier + "=" + manifest.TierBootstrap + "): differs from git and is not applied by sync; apply it as the break-glass group"}, nil
 }
 
 // dropOmitted removes from desired the empty strings and false values that live does not

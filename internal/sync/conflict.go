@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fluxcd/pkg/ssa/normalize"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"regexp"
 	"sort"
 	"strings"
@@ -45,10 +47,15 @@ var conflictManager = regexp.MustCompile(`conflict with "([^"]+)"`)
 // not forced, conflicts with no other server-side apply manager. A conflict with a manager
 // that wrote with an update (kubectl edit, a client-side apply) is a hand edit: the forced
 // apply restores it. Objects annotated manifest.AnnotationForce=manifest.ForceEnabled are always applied.
-func (s *Syncer) withoutConflicts(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []Change, *ConflictError) {
+//
+// It also returns, by object ID, the dry run's result of each object it dry-ran without an
+// error: what the apiserver would hold after the apply, which settled compares with the
+// live object so that an object already as git has it costs no second round trip.
+func (s *Syncer) withoutConflicts(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []Change, *ConflictError, map[string]*unstructured.Unstructured) {
 	// One dry run per object, a few at a time; the order of objs is kept.
 	reasons := make([]string, len(objs))
-	sem := make(chan struct{}, 4)
+	results := make([]*unstructured.Unstructured, len(objs))
+	sem := make(chan struct{}, applyConcurrency)
 	var wg gosync.WaitGroup
 	for i, o := range objs {
 		if o.GetAnnotations()[manifest.AnnotationForce] == manifest.ForceEnabled {
@@ -58,11 +65,21 @@ func (s *Syncer) withoutConflicts(ctx context.Context, objs []*unstructured.Unst
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := s.client.Patch(ctx, o.DeepCopy(), client.Apply, client.DryRunAll, client.FieldOwner(FieldManager))
+			dry := o.DeepCopy()
+			err := s.client.Patch(ctx, dry, client.Apply, client.DryRunAll, client.FieldOwner(FieldManager))
+			if err == nil {
+				results[i] = dry
+			}
 			reasons[i] = s.applyConflict(ctx, o, err)
 		}()
 	}
 	wg.Wait()
+	dry := map[string]*unstructured.Unstructured{}
+	for i, r := range results {
+		if r != nil {
+			dry[manifest.ObjectID(objs[i])] = r
+		}
+	}
 	var keep []*unstructured.Unstructured
 	var changes []Change
 	conflicts := map[string]string{}
@@ -75,9 +92,47 @@ func (s *Syncer) withoutConflicts(ctx context.Context, objs []*unstructured.Unst
 		changes = append(changes, Change{Object: manifest.ObjectID(o), Action: string(ssa.SkippedAction), Reason: "conflict: " + reasons[i]})
 	}
 	if len(conflicts) == 0 {
-		return keep, changes, nil
+		return keep, changes, nil, dry
 	}
-	return keep, changes, &ConflictError{Objects: conflicts}
+	return keep, changes, &ConflictError{Objects: conflicts}, dry
+}
+
+// settled splits objs into those to apply and those the cluster already holds as git has
+// them: the dry run of their apply (dry, by object ID) leaves the live object (before, by
+// entry key) as it is — labels, annotations and everything but the rest of metadata and
+// status, compared as the apply engine compares them (github.com/fluxcd/pkg/ssa's drift
+// check). Objects without a dry run or a live copy are applied.
+func settled(objs []*unstructured.Unstructured, dry, before map[string]*unstructured.Unstructured) ([]*unstructured.Unstructured, []Change) {
+	var apply []*unstructured.Unstructured
+	var unchanged []Change
+	for _, o := range objs {
+		id := manifest.ObjectID(o)
+		d, live := dry[id], before[entryOf(o).key()]
+		if d == nil || live == nil || d.GetResourceVersion() == "" || drifted(live, d) {
+			apply = append(apply, o)
+			continue
+		}
+		unchanged = append(unchanged, Change{Object: id, Action: string(ssa.UnchangedAction)})
+	}
+	return apply, unchanged
+}
+
+// drifted reports whether the dry run d of an apply changes the live object.
+func drifted(live, d *unstructured.Unstructured) bool {
+	if !apiequality.Semantic.DeepEqual(d.GetLabels(), live.GetLabels()) ||
+		!apiequality.Semantic.DeepEqual(d.GetAnnotations(), live.GetAnnotations()) {
+		return true
+	}
+	strip := func(o *unstructured.Unstructured) map[string]any {
+		c := o.DeepCopy()
+		unstructured.RemoveNestedField(c.Object, "metadata")
+		unstructured.RemoveNestedField(c.Object, "status")
+		if err := normalize.DryRunUnstructured(c); err != nil {
+			return o.Object
+		}
+		return c.Object
+	}
+	return !apiequality.Semantic.DeepEqual(strip(d), strip(live))
 }
 
 // applyConflict returns what conflicts when err is a conflict with another server-side

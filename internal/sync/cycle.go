@@ -73,10 +73,16 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 		}
 	}
 
-	objs, skipped, conflictErr := s.withoutConflicts(ctx, objs)
+	objs, skipped, conflictErr, dry := s.withoutConflicts(ctx, objs)
 	s.record(res, snap.Commit, skipped...)
 
 	before := s.liveObjects(ctx, objs)
+	commitObjs := objs // all of them are waited on, unchanged or not
+	var unchanged []Change
+	if !s.opts.DryRun {
+		objs, unchanged = settled(objs, dry, before)
+		s.record(res, snap.Commit, unchanged...)
+	}
 	var changes []Change
 	if s.opts.DryRun {
 		changes, err = s.diff(ctx, objs)
@@ -146,7 +152,7 @@ func (s *Syncer) Sync(ctx context.Context, snap *Snapshot) (*Result, error) {
 			return res, errors.Join(pruneErr, fmt.Errorf("committing the inventory: %w", err))
 		}
 	}
-	return res, joinConflict(errors.Join(pruneErr, s.waitHealthy(ctx, objs)), conflictErr)
+	return res, joinConflict(errors.Join(pruneErr, s.waitHealthy(ctx, commitObjs)), conflictErr)
 }
 
 // joinConflict adds a conflict, if any, to err.

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	gosync "sync"
 
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,18 +27,27 @@ func (s *Syncer) liveObjects(ctx context.Context, objs []*unstructured.Unstructu
 		gvks[o.GroupVersionKind()] = true
 	}
 	out := map[string]*unstructured.Unstructured{}
+	var mu gosync.Mutex
+	var wg gosync.WaitGroup
 	for gvk := range gvks {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		if err := s.client.List(ctx, list, client.MatchingLabels{manifest.LabelInstance: s.opts.Instance}); err != nil {
-			continue
-		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			e := Entry{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
-			out[e.key()] = o
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			if err := s.client.List(ctx, list, client.MatchingLabels{manifest.LabelInstance: s.opts.Instance}); err != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range list.Items {
+				o := &list.Items[i]
+				e := Entry{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+				out[e.key()] = o
+			}
+		}()
 	}
+	wg.Wait()
 	return out
 }
 

@@ -3,7 +3,9 @@ package sync
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -187,4 +189,78 @@ func TestNamespacePruneRefusedWhileItHolds(t *testing.T) {
 	if ns := h.get("v1", "Namespace", "", "nsguard-scratch"); ns != nil && ns.GetDeletionTimestamp() == nil {
 		t.Error("the forced prune left the Namespace")
 	}
+}
+
+// countingTransport counts the requests a client makes, by kind.
+type countingTransport struct {
+	next http.RoundTripper
+	mu   gosync.Mutex
+	n    map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	kind := r.Method
+	if r.Method == http.MethodPatch && r.URL.Query().Get("dryRun") == "All" {
+		kind = "PATCH dry-run"
+	}
+	// The REST mapper's discovery: /api, /api/v1, /apis, /apis/<group>/<version>.
+	if segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); r.Method == http.MethodGet &&
+		(segs[0] == "api" && len(segs) <= 2 || segs[0] == "apis" && len(segs) <= 3) {
+		kind = "GET discovery"
+	}
+	c.mu.Lock()
+	c.n[kind]++
+	c.mu.Unlock()
+	return c.next.RoundTrip(r)
+}
+
+// TestNoOpCycleRoundTrips: a cycle with nothing to change dry-runs each object once (the
+// conflict check, whose result also says the object is as git has it), writes nothing, and
+// reads no object one by one: the apply engine is not asked about settled objects.
+func TestNoOpCycleRoundTrips(t *testing.T) {
+	h := newHarness(t, "roundtrips", nil)
+	h.repo.commitInstance(h.instance, h.files())
+	h.cycle()
+	counter := &countingTransport{n: map[string]int{}}
+	cfg := cluster.Get(t).Admin()
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter }
+	s, err := New(cfg, Logger(&lockedBuffer{}), h.s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.mu.Lock()
+	counter.n = map[string]int{} // discovery is the mapper's, not the cycle's
+	counter.mu.Unlock()
+	res, err := s.Cycle(context.Background(), h.src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Changed() {
+		t.Fatalf("the cycle changed something: %+v", res.Changes)
+	}
+	objects := len(h.files())
+	counter.mu.Lock()
+	defer counter.mu.Unlock()
+	if got := counter.n["PATCH dry-run"]; got != objects {
+		t.Errorf("%d dry runs for %d objects, want one each", got, objects)
+	}
+	for _, write := range []string{http.MethodPatch, http.MethodPut, http.MethodPost, http.MethodDelete} {
+		if counter.n[write] != 0 {
+			t.Errorf("%d %s requests in a cycle with nothing to change", counter.n[write], write)
+		}
+	}
+	// GETs: the inventory, and one list per kind for the fields of drift.
+	if got := counter.n[http.MethodGet]; got > 1+len(kindsOf(h.files())) {
+		t.Errorf("%d GET requests, want at most the inventory and one list per kind (%d)", got, 1+len(kindsOf(h.files())))
+	}
+}
+
+// kindsOf are the kinds of the fixture's files, by their file names' first word.
+func kindsOf(files map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for name := range files {
+		kind, _, _ := strings.Cut(name, "-")
+		out[strings.TrimSuffix(kind, ".yaml")] = true
+	}
+	return out
 }

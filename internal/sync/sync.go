@@ -88,6 +88,10 @@ type Syncer struct {
 	askGap time.Duration
 }
 
+// applyConcurrency is how many objects a cycle dry-runs, reads or applies at once: the
+// objects of one stage are independent, and a cycle is mostly round trips.
+const applyConcurrency = 16
+
 // SetWebhook makes Run start a cycle when w asks for one, beside the interval.
 func (s *Syncer) SetWebhook(w *Webhook) { s.asks, s.askGap = w.Asks(), w.MinGap }
 
@@ -115,7 +119,7 @@ func New(cfg *rest.Config, log *slog.Logger, opts Options) (*Syncer, error) {
 	if cfg.QPS == 0 && cfg.RateLimiter == nil {
 		// client-go's default (5 per second, bursts of 10) makes a cycle over a few
 		// hundred objects take minutes: each is dry-run, read and maybe applied.
-		cfg.QPS, cfg.Burst = 50, 100
+		cfg.QPS, cfg.Burst = 200, 400
 	}
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -131,6 +135,6 @@ func New(cfg *rest.Config, log *slog.Logger, opts Options) (*Syncer, error) {
 	}
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	m := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "lsst.org"})
-	m.SetConcurrency(4)
+	m.SetConcurrency(applyConcurrency)
 	return &Syncer{cfg: cfg, client: c, manager: m, log: log, opts: opts}, nil
 }
