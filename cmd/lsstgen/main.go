@@ -82,7 +82,7 @@ func commands(g *globalFlags, stdout, stderr io.Writer) []*cobra.Command {
 		newPlanCmd(g, stdout),
 		newSyncCmd(g, stdout),
 		newDiffCmd(g, stdout),
-		newRegistryCmd(stdout),
+		newRegistryCmd(g, stdout),
 		newVersionCmd(stdout),
 	}
 }

@@ -127,6 +127,28 @@ func TestRenderedRegistry(t *testing.T) {
 				}
 			}
 
+			// The vetted path: what CI pushes to staging is pulled by nothing until promoted.
+			pr := cfg.Promotion
+			if pr == nil || pr.From != "docker-staging" || pr.To != "docker-hosted" || pr.User != "lsst-promoter" {
+				t.Fatalf("promotion %+v, want docker-staging → docker-hosted by lsst-promoter", pr)
+			}
+			if slices.Contains(cfg.AnonymousRead, pr.From) || slices.ContainsFunc(cfg.Groups, func(g nexus.GroupRepository) bool { return slices.Contains(g.Members, pr.From) }) {
+				t.Error("the staging repository can be pulled without promotion (anonymous read or a group member)")
+			}
+			for _, p := range cfg.Pushers {
+				switch {
+				case p.User == "lsst-ci" && !slices.Equal(p.Repositories, []string{pr.From}):
+					t.Errorf("LSST CI pushes to %v, want staging only", p.Repositories)
+				case p.User == pr.User && !slices.Equal(p.Repositories, []string{pr.To}):
+					t.Errorf("the promoter pushes to %v, want the vetted repository only", p.Repositories)
+				case p.User != "lsst-ci" && p.User != pr.User && slices.Contains(p.Repositories, pr.To):
+					t.Errorf("%s may push to the vetted repository", p.User)
+				}
+			}
+			if byID["Ingress/registry/registry-staging"] == nil {
+				t.Error("no Ingress for the staging repository, where CI pushes")
+			}
+
 			job := byID["Job/registry/nexus-provision"]
 			if job == nil {
 				t.Fatal("no Job registry/nexus-provision")
@@ -185,6 +207,36 @@ func TestRenderedRegistry(t *testing.T) {
 				if changed := rep.Changed() > 0 && len(nexustest.Writes(fake.Calls())) > 0; changed != want {
 					t.Errorf("run %d changed %d objects; want changes: %v", i+1, rep.Changed(), want)
 				}
+			}
+		})
+	}
+}
+
+// TestRegistryPromoteCommand: registry promote reads the instance's promotion from
+// generated/, and refuses, with status 1 and a JSON line saying why, what it must not
+// copy; bad input says what is missing. (The copy itself is tested in internal/nexus.)
+func TestRegistryPromoteCommand(t *testing.T) {
+	t.Setenv("TEST_PROMOTER_PASSWORD", "pw")
+	root := testrepo.Root(t)
+	base := []string{"-C", root, "registry", "promote", "--url", "http://127.0.0.1:1", "--password-env", "TEST_PROMOTER_PASSWORD"}
+	code, out, errOut := runCmd(t, append(base, "--instance", "pdac", "lsst-sqre/sciplat-lab:w_2026_47")...)
+	if code != 1 || !strings.Contains(out, `"result":"refused"`) || !strings.Contains(out, `"user":"lsst-promoter"`) || !strings.Contains(errOut, "not pinned by digest") {
+		t.Errorf("a tag: exit %d, stdout %q, stderr %q; want 1, a refused record and the reason", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no instance", append(base, "x@sha256:"+strings.Repeat("0", 64)), "needs --instance"},
+		{"unknown instance", append(base, "--instance", "nowhere", "x@sha256:"+strings.Repeat("0", 64)), "nowhere"},
+		{"no password", []string{"-C", root, "registry", "promote", "--url", "http://127.0.0.1:1", "--password-env", "TEST_UNSET_PASSWORD", "--instance", "pdac", "x@sha256:" + strings.Repeat("0", 64)}, "TEST_UNSET_PASSWORD"},
+		{"Nexus not there", append(base, "--instance", "pdac", "x@sha256:"+strings.Repeat("0", 64)), "reading x@sha256:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCmd(t, tc.args...)
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 saying %q", code, errOut, tc.want)
 			}
 		})
 	}

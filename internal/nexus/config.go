@@ -30,6 +30,21 @@ type Config struct {
 	AnonymousRead []string `json:"anonymousRead"`
 	// Pushers are the users that may push, each to its repositories.
 	Pushers []Pusher `json:"pushers"`
+	// Promotion is the vetted path: images go from From (staging, where CI pushes) to To
+	// (vetted, what the platform pulls) only by `lsstgen registry promote`. Provisioning
+	// does not read it.
+	Promotion *PromotionConfig `json:"promotion,omitempty"`
+}
+
+// PromotionConfig is what a promotion checks and where it copies.
+type PromotionConfig struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// User is the promoter, the one user that may push to To.
+	User string `json:"user"`
+	// RequireSignature: the image's cosign signature (the tag sha256-<hex>.sig) must be in
+	// From, and is copied with it.
+	RequireSignature bool `json:"requireSignature"`
 }
 
 // BlobStore is a file blob store.
@@ -70,6 +85,9 @@ type Pusher struct {
 	User         string   `json:"user"`
 	PasswordEnv  string   `json:"passwordEnv"`
 	Repositories []string `json:"repositories"`
+	// Reads are repositories the user may pull from without pushing (the promoter reads
+	// the staging repository and pushes to the vetted one).
+	Reads []string `json:"reads,omitempty"`
 }
 
 // AuthenticatingRealm is the realm of Nexus's own users; it must stay active and first.
@@ -156,10 +174,15 @@ func ParseConfig(data []byte) (*Config, error) {
 		if !nameRE.MatchString(p.User) || p.PasswordEnv == "" || len(p.Repositories) == 0 {
 			errs = append(errs, fmt.Errorf("pusher %q: a user name, passwordEnv and repositories are required", p.User))
 		}
-		for _, r := range p.Repositories {
+		for _, r := range slices.Concat(p.Repositories, p.Reads) {
 			if !repos[r] {
 				errs = append(errs, fmt.Errorf("pusher %q: %q is not a configured repository", p.User, r))
 			}
+		}
+	}
+	if p := cfg.Promotion; p != nil {
+		if !repos[p.From] || !repos[p.To] || p.From == p.To || p.User == "" {
+			errs = append(errs, fmt.Errorf("promotion from %q to %q by %q: two different configured repositories and a user are required", p.From, p.To, p.User))
 		}
 	}
 	if len(cfg.Realms) == 0 || cfg.Realms[0] != AuthenticatingRealm {

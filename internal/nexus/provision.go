@@ -132,7 +132,12 @@ func Provision(ctx context.Context, c *Client, cfg *Config, opts Options) (*Repo
 	}
 	for _, p := range cfg.Pushers {
 		role := p.User + "-push"
-		if err := ensureRole(ctx, c, r, role, p.User+" pushes to "+strings.Join(p.Repositories, ", "), privileges(p.Repositories, "read", "browse", "add", "edit")); err != nil {
+		description := p.User + " pushes to " + strings.Join(p.Repositories, ", ")
+		if len(p.Reads) > 0 {
+			description += " and reads " + strings.Join(p.Reads, ", ")
+		}
+		privs := slices.Concat(privileges(p.Repositories, "read", "browse", "add", "edit"), privileges(p.Reads, "read", "browse"))
+		if err := ensureRole(ctx, c, r, role, description, privs); err != nil {
 			return r, err
 		}
 		if err := ensurePusher(ctx, c, r, p.User, passwords[p.User], role); err != nil {

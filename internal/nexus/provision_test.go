@@ -3,6 +3,7 @@ package nexus_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +253,40 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 	if _, err := nexus.LoadConfig("testdata/none.json"); err == nil || !strings.Contains(err.Error(), "reading the configuration") {
 		t.Errorf("a missing file: %v", err)
+	}
+}
+
+// TestProvisionPusherReads: a pusher's reads are repositories it may pull from and never
+// push to: the promoter reads staging and pushes to the vetted repository.
+func TestProvisionPusherReads(t *testing.T) {
+	fake, c, _, opts := setup(t)
+	cfg, err := nexus.ParseConfig([]byte(`{
+  "hosted": [{"name": "docker-hosted", "blobStore": "default", "writePolicy": "ALLOW_ONCE"},
+             {"name": "docker-staging", "blobStore": "default", "writePolicy": "ALLOW"}],
+  "realms": ["NexusAuthenticatingRealm", "DockerToken"],
+  "pushers": [{"user": "lsst-promoter", "passwordEnv": "LSST_CI_PASSWORD", "repositories": ["docker-hosted"], "reads": ["docker-staging"]}]
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, cfg, opts)
+	fake.Lock()
+	defer fake.Unlock()
+	var got []string
+	for _, p := range fake.Roles["lsst-promoter-push"]["privileges"].([]any) {
+		got = append(got, p.(string))
+	}
+	want := []string{
+		"nx-repository-view-docker-docker-hosted-read", "nx-repository-view-docker-docker-hosted-browse",
+		"nx-repository-view-docker-docker-hosted-add", "nx-repository-view-docker-docker-hosted-edit",
+		"nx-repository-view-docker-docker-staging-read", "nx-repository-view-docker-docker-staging-browse",
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("the promoter's privileges (-want +got):\n%s", d)
+	}
+	if _, err := nexus.ParseConfig([]byte(`{"realms": ["NexusAuthenticatingRealm"], "pushers": [{"user": "p", "passwordEnv": "P", "repositories": [], "reads": ["nowhere"]}]}`)); err == nil || !strings.Contains(err.Error(), `"nowhere" is not a configured repository`) {
+		t.Errorf("a read of an unknown repository: %v", err)
 	}
 }

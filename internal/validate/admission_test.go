@@ -49,6 +49,11 @@ var pdacOffenders = []offender{
 	{name: "image-foreign", as: "admin:portal", rule: "LSST-SEC-009",
 		says: []string{"LSST-SEC-009", "shell (evil.example.com/tools/shell:1.0)", "docker.io/", "registry.pdac.lsst.example/", "instance.registry.mirrors"},
 		obj:  deployment("portal", "foreign", "evil.example.com/tools/shell:1.0", "")},
+	// What LSST CI pushed runs only once promoted: the staging repository's host is no
+	// registry pods may name.
+	{name: "image-staging", as: "admin:portal", rule: "LSST-SEC-009",
+		says: []string{"LSST-SEC-009", "staging.registry.pdac.lsst.example/lsst-sqre/sciplat-lab:w_2026_47", "lsstgen registry promote"},
+		obj:  deployment("portal", "unvetted", "staging.registry.pdac.lsst.example/lsst-sqre/sciplat-lab:w_2026_47", "")},
 	{name: "image-unpinned", as: "admin:portal", rule: "LSST-SEC-008",
 		says: []string{"LSST-SEC-008", "shell (docker.io/ipac/firefly)", "version tag or a digest"},
 		obj:  deployment("portal", "unpinned", "docker.io/ipac/firefly", "")},
@@ -629,4 +634,32 @@ func TestAdmissionTwin(t *testing.T) {
 	if err := testcluster.WaitConverged(ctx, tw.Admin(), objs, 3*time.Minute); err != nil {
 		t.Fatalf("pdac does not converge with its admission policies in force: %v", err)
 	}
+}
+
+// TestStagingImageSaysPromote: validate's finding for an image of the staging repository
+// says how it gets run: promoted, by digest, to the vetted repository.
+func TestStagingImageSaysPromote(t *testing.T) {
+	res := renderOf(t, "pdac")
+	in := validate.FromResult(res)
+	in.Objects = append([]*unstructured.Unstructured(nil), in.Objects...)
+	for i, o := range in.Objects {
+		if manifest.ObjectID(o) == "Deployment/portal/firefly" {
+			c := o.DeepCopy()
+			containers, _, _ := unstructured.NestedSlice(c.Object, "spec", "template", "spec", "containers")
+			containers[0].(map[string]any)["image"] = "staging.registry.pdac.lsst.example/ipac/firefly:2024.3.3"
+			if err := unstructured.SetNestedSlice(c.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+				t.Fatal(err)
+			}
+			in.Objects[i] = c
+		}
+	}
+	for _, f := range validate.Validate([]validate.Instance{in}) {
+		if f.Rule == "LSST-SEC-009" && f.Object == "Deployment/portal/firefly" {
+			if !strings.Contains(f.Message, "staging repository") || !strings.Contains(f.Message, "lsstgen registry promote") {
+				t.Errorf("the finding does not say to promote the image: %s", f.Message)
+			}
+			return
+		}
+	}
+	t.Error("no LSST-SEC-009 for an image of the staging repository")
 }

@@ -207,7 +207,9 @@ func checkContainers(c *checker, p *pod) {
 		if !imagePinned(img) {
 			c.report(SecImagePinned, p.obj, base+".image", "container %s image %q is not pinned; give it a version tag or a digest (never :latest)", ct.Name, img)
 		}
-		if host := imageRegistry(img); reg.Host != "" && host != reg.Host && !hasKey(reg.Mirrors, host) {
+		if host := imageRegistry(img); reg.Host != "" && host == "staging."+reg.Host {
+			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q is in the staging repository, where LSST CI pushes and which nothing runs: promote it (lsstgen registry promote copies it by digest to %s) and name it under %s/", ct.Name, img, reg.Host, reg.Host)
+		} else if reg.Host != "" && host != reg.Host && !hasKey(reg.Mirrors, host) {
 			c.report(SecImageRegistry, p.obj, base+".image", "container %s image %q comes from %s, which the instance's registry %s neither hosts nor mirrors (it mirrors %s); add %s to instance.registry.mirrors, or push the image to %s", ct.Name, img, host, reg.Host, strings.Join(sortedMirrors(reg.Mirrors), ", "), host, reg.Host)
 		}
 		var missing []string
