@@ -299,7 +299,7 @@ func TestChecksFail(t *testing.T) {
 	}
 	for expr, want := range map[string]string{
 		`rate(lsstgen_sync_no_such_metric_total[5m]) > 0`: `metric "lsstgen_sync_no_such_metric_total" is not one`,
-		`lsstgen_sync_errors_total{result="failure"} > 0`:   `has no label "result"`,
+		`lsstgen_sync_errors_total{result="failure"} > 0`: `has no label "result"`,
 	} {
 		problems, _, err := checkExpr(expr, metrics)
 		if err != nil || len(problems) != 1 || !strings.Contains(problems[0], want) {
