@@ -169,11 +169,24 @@ func placementProblems(t *testing.T, tw *Twin, m model.Model) []string {
 			problems = append(problems, fmt.Sprintf("Deployment/registry/nexus runs on nodes %v; the model intends it on the registry node %s only", nexus, reg))
 		}
 	}
+	// The forwarders share the nodes: the logging namespace's on every node but the qserv
+	// nodes, which have a forwarder of their own in qserv-os-admin (platform/logging.cue);
+	// together, exactly one on each node.
 	forwarders := 0
-	for owner := range onNodes {
-		if strings.HasPrefix(owner, "DaemonSet/logging/") {
+	var forwarded []string
+	for owner, nodes := range onNodes {
+		if strings.HasPrefix(owner, "DaemonSet/logging/") || owner == "DaemonSet/qserv-os-admin/fluent-bit" {
 			forwarders++
-			everyNode(owner, allNodes)
+			forwarded = append(forwarded, nodes...)
+		}
+	}
+	if m.Instance.Logging.Forward {
+		slices.Sort(forwarded)
+		if !slices.Equal(forwarded, allNodes) {
+			problems = append(problems, fmt.Sprintf("log forwarders run on nodes %v; the model intends exactly one on each of %v", forwarded, allNodes))
+		}
+		if len(qservNodes) > 0 {
+			everyNode("DaemonSet/qserv-os-admin/fluent-bit", qservNodes)
 		}
 	}
 	switch {

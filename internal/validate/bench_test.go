@@ -87,6 +87,16 @@ func synthetic(base *render.Result, n int) Instance {
 		}
 		if u.GetNamespace() == "logging" || (u.GetKind() == "Namespace" && u.GetName() == "logging") ||
 			(u.GetKind() == "ClusterRole" && u.GetName() == "lsst-namespace-operator") {
+			if u.GetKind() == "DaemonSet" {
+				// pdac shares its nodes between two forwarders (the qserv nodes have their own
+				// in qserv-os-admin, which the synthetic instance does not have): here the
+				// logging one runs on every node.
+				u = u.DeepCopy()
+				unstructured.RemoveNestedField(u.Object, "spec", "template", "spec", "affinity")
+				if err := unstructured.SetNestedSlice(u.Object, []any{map[string]any{"operator": "Exists"}}, "spec", "template", "spec", "tolerations"); err != nil {
+					panic(err)
+				}
+			}
 			objs = append(objs, u)
 		}
 	}

@@ -423,9 +423,15 @@ func checkLogForwarder(c *checker) {
 	if len(nodes) == 0 {
 		return
 	}
+	// The logging namespace's forwarders, and the qserv nodes' own (platform/logging.cue).
 	var forwarders []*pod
 	for _, p := range c.idx.podsByNS["logging"] {
 		if p.daemon {
+			forwarders = append(forwarders, p)
+		}
+	}
+	for _, p := range c.idx.podsByNS["qserv-os-admin"] {
+		if p.obj.id == qservNodesForwarder {
 			forwarders = append(forwarders, p)
 		}
 	}
@@ -507,6 +513,10 @@ func mountsHostPath(spec *corev1.PodSpec) bool {
 // the qserv nodes (platform/api.cue).
 const qservAdminDaemonSet = "DaemonSet/qserv-os-admin/qserv-data-admin"
 
+// qservNodesForwarder forwards the pod logs of the qserv nodes, in the namespace of qserv's
+// OS admins, who are root there (platform/logging.cue).
+const qservNodesForwarder = "DaemonSet/qserv-os-admin/fluent-bit"
+
 // checkHostAccess: privilege and the host's namespaces for qserv's admin DaemonSet only, on
 // qserv nodes; hostPath volumes for it and the logging namespace's DaemonSets only.
 func checkHostAccess(c *checker) {
@@ -535,7 +545,10 @@ func checkHostAccess(c *checker) {
 		if admin && (len(asks) > 0 || mountsHostPath(spec)) && !onlyOnRoles(spec, qservRoles) {
 			c.report(NotesHostAccess, o, sourcePath(c.in, o), "qserv's admin DaemonSet reaches the host (privilege or host paths) but its required node affinity does not keep it on qserv nodes (%s in %s); require it", roleLabel, strings.Join(qservRoles, ", "))
 		}
-		hostForwarder := o.kind == "DaemonSet" && o.ns == "logging"
+		if o.id == qservNodesForwarder && mountsHostPath(spec) && !onlyOnRoles(spec, qservRoles) {
+			c.report(NotesHostAccess, o, sourcePath(c.in, o), "the qserv nodes' log forwarder mounts host paths but its required node affinity does not keep it on qserv nodes (%s in %s); require it", roleLabel, strings.Join(qservRoles, ", "))
+		}
+		hostForwarder := o.kind == "DaemonSet" && o.ns == "logging" || o.id == qservNodesForwarder
 		if admin || hostForwarder {
 			continue
 		}

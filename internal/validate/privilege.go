@@ -76,16 +76,26 @@ func checkPrivilege(c *checker) {
 		groups = append(groups, g)
 	}
 	sort.Strings(groups)
+	osAdmins, qservPools := qservOSAdmins(c.in.Model)
 	for _, g := range groups {
 		own := admins[g]
-		// What being a namespace's admin gives: the paths that start at a namespace-admin
-		// binding. A group's other grants (qserv's OS admins' root on the qserv nodes, which
-		// the model declares) are not a namespace's admin rights.
+		// Every path counts, whatever grant it starts at. qserv's OS admins are root on the
+		// qserv nodes by the model's declaration (the planning notes' OS-level access), and
+		// qserv-os-admin is theirs: that root is not beyond them, but what it reaches on
+		// those nodes is, unless it is of their namespaces.
+		if _, ok := a.Reach(privilege.Group(g), privilege.ClusterAdminPower()); ok {
+			continue // LSST-PRIV-001 reports it, and cluster-admin reaches everything
+		}
+		declared := slices.Contains(osAdmins, g)
+		if declared {
+			own = append(slices.Clone(own), "qserv-os-admin")
+		}
 		var fromAdmin []privilege.Reach
 		for _, r := range a.BeyondNamespaces(privilege.Group(g), own...) {
-			if len(r.Path) > 0 && startsAtAdminBinding(r.Path[0].Via, own) {
-				fromAdmin = append(fromAdmin, r)
+			if declared && r.Power.Kind == privilege.KindNodeRoot && slices.Contains(qservPools, r.Power.Name) {
+				continue
 			}
+			fromAdmin = append(fromAdmin, r)
 		}
 		c.reportEach(PrivBeyondNamespace, "", fromAdmin, func(r privilege.Reach, more int) string {
 			return fmt.Sprintf("Group %s, admin of %s, reaches %s beyond its namespaces: %s%s; give it a role without pods/exec or pod creation where the namespace's ServiceAccounts or pods reach further, or narrow those",
@@ -209,13 +219,11 @@ func namespaceAdminGroups(objs privilege.Objects) map[string][]string {
 	return out
 }
 
-// startsAtAdminBinding reports whether a path's first step is the namespace-admin
-// RoleBinding of one of the namespaces.
-func startsAtAdminBinding(via string, namespaces []string) bool {
-	for _, ns := range namespaces {
-		if strings.HasPrefix(via, "RoleBinding "+ns+"/namespace-admin ") || via == "RoleBinding "+ns+"/namespace-admin" {
-			return true
-		}
+// qservOSAdmins are the groups the model makes qserv's OS admins, and the node pools
+// (roles) their root is declared on.
+func qservOSAdmins(m model.Model) (groups, pools []string) {
+	if api := m.Instance.Aspects.API; api != nil {
+		groups = api.Qserv.OSAdmins
 	}
-	return false
+	return groups, m.RolesDedicatedTo("qserv")
 }

@@ -136,7 +136,7 @@ var Rules = []Rule{
 
 	{PrivClusterAdmin, "privilege", Error, "Nobody but the instance's break-glass group reaches cluster-admin's power by any path the rendered RBAC and pod templates open (internal/privilege: escalate, bind, impersonate, tokens and Secrets, pods that run as a namespace's ServiceAccounts, exec, privileged or hostPath pods on a general node); the finding names the subject and its path."},
 	{PrivReadOnlySecrets, "privilege", Error, "No read-only identity (the bastion groups, and every subject bound to ClusterRole lsst-readonly, such as the dashboard's viewer) reads a Secret's content by any path."},
-	{PrivBeyondNamespace, "privilege", Error, "The groups a namespace-admin RoleBinding names reach, through those bindings, nothing beyond the namespaces they administer (a group's other grants, such as qserv's OS admins' root on the qserv nodes the model declares, are not a namespace's admin rights): no cluster-admin, node root, ServiceAccount of another namespace, Secrets, pods or permissions elsewhere (reading cluster-scoped resources aside)."},
+	{PrivBeyondNamespace, "privilege", Error, "The groups a namespace-admin RoleBinding names reach, by any of their grants, nothing beyond the namespaces they administer: no cluster-admin, node root, ServiceAccount of another namespace, Secrets, pods or permissions elsewhere (reading cluster-scoped resources aside). qserv's OS admins (aspects.api.qserv.osAdmins) are root on the qserv nodes by the model's declaration, and qserv-os-admin is theirs: what that root reaches on those nodes — the ServiceAccounts and Secrets of every pod that runs or can be drawn there — must be of their namespaces too."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).
