@@ -23,7 +23,9 @@ func checkCapacity(c *checker) {
 	reserveLocalVolumes(c.idx, nodes)
 	ds := c.demands(nodes)
 	checkTotals(c, nodes, ds)
-	checkPlacement(c, nodes, ds)
+	if checkPlacement(c, nodes, ds) {
+		checkDevQuotas(c, nodes)
+	}
 	checkQserv(c, nodes)
 	checkRegistryNode(c, nodes)
 	checkLocalVolumes(c, nodes)
@@ -54,9 +56,11 @@ func checkTotals(c *checker, nodes []*node, ds []demand) {
 }
 
 // checkPlacement: every pod of every workload, and every notebook user at maxUsers, finds
-// a node it may run on with room for its requests.
-func checkPlacement(c *checker, nodes []*node, ds []demand) {
-	for _, m := range simulate(ds, nodes) {
+// a node it may run on with room for its requests. It says whether all did (what is left
+// then is the nodes' spare capacity, LSST-CAP-007's).
+func checkPlacement(c *checker, nodes []*node, ds []demand) bool {
+	misfits := simulate(ds, nodes)
+	for _, m := range misfits {
 		d := m.d
 		if m.on != nil {
 			c.report(CapPlacement, d.p.obj, d.path+".resources", "its pod on node %s (cpu %s, memory %s, ephemeral storage %s) does not fit: the node has %s cpu, %s memory and %s ephemeral storage left; lower its requests or free the node", m.on.name, milli(d.cpu), bytesGi(d.mem), bytesGi(d.eph), milli(m.cpuLeft), bytesGi(m.memLeft), bytesGi(m.ephLeft))
@@ -73,6 +77,7 @@ func checkPlacement(c *checker, nodes []*node, ds []demand) {
 		}
 		c.report(CapPlacement, d.p.obj, path, "%s %d of %d (cpu %s, memory %s, ephemeral storage %s) fits no node (%s); %s", what, m.replica+1, d.count, milli(d.cpu), bytesGi(d.mem), bytesGi(d.eph), strings.Join(m.why, "; "), fix)
 	}
+	return len(misfits) == 0
 }
 
 // checkQserv: pods of the qserv namespace may run only on nodes of the roles dedicated to

@@ -179,3 +179,14 @@ func (x *index) sortedNamespaces() []string {
 	sort.Strings(out)
 	return out
 }
+
+// byNamespaceKind are the objects of one kind in namespace ns, in the order they were read.
+func (x *index) byNamespaceKind(ns, kind string) []*object {
+	var out []*object
+	for _, o := range x.byKind[kind] {
+		if o.ns == ns {
+			out = append(out, o)
+		}
+	}
+	return out
+}

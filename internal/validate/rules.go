@@ -53,6 +53,7 @@ const (
 	CapRegistryNode     = "LSST-CAP-004"
 	CapLocalDisk        = "LSST-CAP-005"
 	CapNodeClaimedTwice = "LSST-CAP-006"
+	CapDevQuota         = "LSST-CAP-007"
 
 	NotesGPFSNeedsLDAP    = "LSST-NOTES-001"
 	NotesDatasetsReadOnly = "LSST-NOTES-002"
@@ -72,6 +73,9 @@ const (
 	PrivClusterAdmin    = "LSST-PRIV-001"
 	PrivReadOnlySecrets = "LSST-PRIV-002"
 	PrivBeyondNamespace = "LSST-PRIV-003"
+
+	DevReach = "LSST-DEV-001"
+	DevSpace = "LSST-DEV-002"
 )
 
 // Rules lists every rule, in the order of the documentation table.
@@ -118,6 +122,7 @@ var Rules = []Rule{
 	{CapRegistryNode, "capacity", Error, "The registry runs on its dedicated node (instance.registry.node, role registry) and no other workload but node-wide DaemonSets can be scheduled there."},
 	{CapLocalDisk, "capacity", Error, "The local PersistentVolumes on each node fit its local disks minus reservePerNode.imageCacheGB, and each names a node of the instance."},
 	{CapNodeClaimedTwice, "capacity", Error, "No physical node is claimed by two instances (checked across the instances validated together)."},
+	{CapDevQuota, "capacity", Error, "The development spaces' quotas (their requests of cpu, memory and ephemeral storage, together) fit what the nodes their pods may run on (those no role dedicates) have left once the placement has put every pod of the platform and the notebook's users at maxUsers there."},
 
 	{NotesGPFSNeedsLDAP, "planning notes", Error, "Only the notebook's user pods mount GPFS home, project and scratch (claims of NFS PersistentVolumes of the site's GPFS other than /datasets, or inline NFS volumes of it): no rendered pod template does, and every JupyterHub config that gives user pods such a claim sets a pre_spawn_hook that looks the user up in LDAP and sets spawner.uid and spawner.gid from uidNumber and gidNumber. CILogon's UIDs do not match NCSA LDAP's, which own GPFS."},
 	{NotesDatasetsReadOnly, "planning notes", Error, "/datasets is read-only everywhere: its PersistentVolumes are read-only NFS with ReadOnlyMany, and every claim, pod volume and mount of it is read-only."},
@@ -137,6 +142,9 @@ var Rules = []Rule{
 	{PrivClusterAdmin, "privilege", Error, "Nobody but the instance's break-glass group reaches cluster-admin's power by any path the rendered RBAC and pod templates open (internal/privilege: escalate, bind, impersonate, tokens and Secrets, pods that run as a namespace's ServiceAccounts, exec, privileged or hostPath pods on a general node); the finding names the subject and its path."},
 	{PrivReadOnlySecrets, "privilege", Error, "No read-only identity (the bastion groups, and every subject bound to ClusterRole lsst-readonly, such as the dashboard's viewer) reads a Secret's content by any path."},
 	{PrivBeyondNamespace, "privilege", Error, "The groups a namespace-admin RoleBinding names reach, by any of their grants, nothing beyond the namespaces they administer: no cluster-admin, node root, ServiceAccount of another namespace, Secrets, pods or permissions elsewhere (reading cluster-scoped resources aside). qserv's OS admins (aspects.api.qserv.osAdmins) are root on the qserv nodes by the model's declaration, and qserv-os-admin is theirs: what that root reaches on those nodes — the ServiceAccounts and Secrets of every pod that runs or can be drawn there — must be of their namespaces too."},
+
+	{DevReach, "development", Error, "What a development space's RoleBindings give its admins (and, through the pods they may run, its ServiceAccounts) reaches nothing outside the space: no platform namespace, other space, node or cluster-wide power. Their groups may administer platform namespaces besides, which LSST-PRIV-003 holds."},
+	{DevSpace, "development", Error, "Every development space enforces the restricted Pod Security level; its ResourceQuota bounds pods and the requests and limits of cpu, memory and ephemeral storage, sets services.nodeports and services.loadbalancers to 0 and persistentvolumeclaims to the claims rendered, each of them a read-only claim of a read-only NFS volume (GPFS /datasets); its LimitRange gives containers default cpu and memory requests."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).

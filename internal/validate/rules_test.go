@@ -54,7 +54,7 @@ func TestRulesDoc(t *testing.T) {
 
 // TestRuleIDs: ids are unique and well formed, and every summary says something.
 func TestRuleIDs(t *testing.T) {
-	re := regexp.MustCompile(`^LSST-(SCHEMA|REF|SEC|IMG|CAP|NOTES|NET|PRIV)-\d{3}$`)
+	re := regexp.MustCompile(`^LSST-(SCHEMA|REF|SEC|IMG|CAP|NOTES|NET|PRIV|DEV)-\d{3}$`)
 	seen := map[string]bool{}
 	for _, r := range Rules {
 		if !re.MatchString(r.ID) || seen[r.ID] || r.Summary == "" || (r.Severity != Error && r.Severity != Warning) {

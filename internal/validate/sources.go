@@ -63,7 +63,23 @@ func sourcePath(in *Instance, o *object) string {
 	case "":
 		return clusterSourcePath(in, o)
 	}
+	if p := devTeamPath(in, o.ns); p != "" {
+		return p
+	}
 	return I
+}
+
+// devTeamPath is where the development space ns is declared, or "" when ns is none.
+func devTeamPath(in *Instance, ns string) string {
+	team, ok := strings.CutPrefix(ns, "dev-")
+	if !ok {
+		return ""
+	}
+	p := "instance.development.teams." + render.Label(team)
+	if _, ok := in.Sources[p]; !ok {
+		return ""
+	}
+	return p
 }
 
 func clusterSourcePath(in *Instance, o *object) string {
@@ -98,6 +114,9 @@ func clusterSourcePath(in *Instance, o *object) string {
 // adminsPath is where the admins of namespace ns are written: its own entry under
 // access.admins, or access.defaultAdmins.
 func adminsPath(in *Instance, ns string) string {
+	if p := devTeamPath(in, ns); p != "" {
+		return p + ".admins"
+	}
 	p := "instance.access.admins." + render.Label(ns)
 	if _, ok := in.Sources[p]; ok {
 		return p

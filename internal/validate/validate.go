@@ -51,6 +51,7 @@ func validateOne(in *Instance) []Finding {
 	checkNotes(c)
 	checkFlows(c)
 	checkPrivilege(c)
+	checkDevelopment(c)
 	return c.findings
 }
 
