@@ -26,7 +26,8 @@ const convergeTimeout = 3 * time.Minute
 // shaped by its model's nodes, as README.md tells operators to, and proves it converges:
 // every workload rolled out, no pod Pending, every claim Bound to its volume, no pod
 // refused by Pod Security, and every pod on a node of the role the model intends. Then
-// its notebook's user pods meet the scheduler (checkUserCapacity).
+// its development spaces are worked in (checkDevelopmentSpaces) and its notebook's user
+// pods meet the scheduler (checkUserCapacity).
 func TestInstancesConverge(t *testing.T) {
 	root, err := manifest.FindRoot(".")
 	if err != nil {
@@ -67,6 +68,9 @@ func TestInstancesConverge(t *testing.T) {
 			for _, p := range placementProblems(t, tw, res.Model) {
 				t.Errorf("%s: %s", name, p)
 			}
+			t.Run("development spaces", func(t *testing.T) {
+				checkDevelopmentSpaces(t, tw, res.Model)
+			})
 			if res.Model.Instance.Aspects.Notebook != nil {
 				t.Run("notebook users", func(t *testing.T) {
 					checkUserCapacity(t, tw, validate.FromResult(res), objs)
