@@ -9,6 +9,9 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// ManagedBy is the value of LabelManagedBy.
 	ManagedBy = "lsstgen"
+	// LabelPrerelease names, on every object of a prerelease, the aspect it is a
+	// prerelease of (instance.development.prerelease); plan lists them apart.
+	LabelPrerelease = "lsst.org/prerelease"
 )
 
 // AnnotationSource on every rendered object names the instance folder it was rendered

@@ -29,6 +29,9 @@ type Change struct {
 	Object string
 	// Fields are the changed fields of a changed object, as "path: old → new".
 	Fields []string
+	// Prerelease is the aspect the object is a prerelease of (its label
+	// lsst.org/prerelease), "" for the stable platform.
+	Prerelease string
 }
 
 // InstancePlan is what changes in one instance.
@@ -156,19 +159,30 @@ func compareObjects(before, after map[string]*unstructured.Unstructured) []Chang
 		old, cur := before[id], after[id]
 		switch {
 		case old == nil:
-			out = append(out, Change{Action: "added", Object: id})
+			out = append(out, Change{Action: "added", Object: id, Prerelease: prerelease(cur)})
 		case cur == nil:
-			out = append(out, Change{Action: "removed", Object: id})
+			out = append(out, Change{Action: "removed", Object: id, Prerelease: prerelease(old)})
 		default:
 			if fields := manifest.FieldDiff(old, cur, manifest.DiffOptions{}); len(fields) > 0 {
-				out = append(out, Change{Action: "changed", Object: id, Fields: fields})
+				pre := prerelease(cur)
+				if pre == "" {
+					pre = prerelease(old)
+				}
+				out = append(out, Change{Action: "changed", Object: id, Fields: fields, Prerelease: pre})
 			}
 		}
 	}
 	return out
 }
 
-// Markdown writes the plan for a pull request's summary.
+// prerelease is the aspect o is a prerelease of, or "".
+func prerelease(o *unstructured.Unstructured) string {
+	return o.GetLabels()[manifest.LabelPrerelease]
+}
+
+// Markdown writes the plan for a pull request's summary: per instance, the stable
+// platform's changes, then each prerelease's apart (a reviewer reads the candidate's
+// changes as such, not as the stable aspect's).
 func (p *Plan) Markdown(w io.Writer) error {
 	var b strings.Builder
 	short := p.Commit
@@ -177,10 +191,6 @@ func (p *Plan) Markdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "## lsstgen plan: `%s` (%s) → working tree\n\n", p.Base, short)
 	for _, ip := range p.Instances {
-		counts := map[string]int{}
-		for _, c := range ip.Changes {
-			counts[c.Action]++
-		}
 		label := ""
 		switch {
 		case ip.New:
@@ -192,16 +202,40 @@ func (p *Plan) Markdown(w io.Writer) error {
 			fmt.Fprintf(&b, "- **%s**: no change\n", ip.Instance)
 			continue
 		}
-		fmt.Fprintf(&b, "\n### %s%s: %d added, %d changed, %d removed\n\n", ip.Instance, label, counts["added"], counts["changed"], counts["removed"])
+		byTrack := map[string][]Change{}
 		for _, c := range ip.Changes {
-			fmt.Fprintf(&b, "- %s `%s`\n", c.Action, c.Object)
-			for _, f := range c.Fields {
-				fmt.Fprintf(&b, "  - `%s`\n", strings.ReplaceAll(f, "`", "'"))
+			byTrack[c.Prerelease] = append(byTrack[c.Prerelease], c)
+		}
+		fmt.Fprintf(&b, "\n### %s%s: %s\n\n", ip.Instance, label, counts(byTrack[""]))
+		writeChanges(&b, byTrack[""])
+		for _, aspect := range slices.Sorted(maps.Keys(byTrack)) {
+			if aspect == "" {
+				continue
 			}
+			fmt.Fprintf(&b, "\n#### %s: prerelease of the %s aspect: %s\n\n", ip.Instance, aspect, counts(byTrack[aspect]))
+			writeChanges(&b, byTrack[aspect])
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// counts says how many of cs are added, changed and removed.
+func counts(cs []Change) string {
+	n := map[string]int{}
+	for _, c := range cs {
+		n[c.Action]++
+	}
+	return fmt.Sprintf("%d added, %d changed, %d removed", n["added"], n["changed"], n["removed"])
+}
+
+func writeChanges(b *strings.Builder, cs []Change) {
+	for _, c := range cs {
+		fmt.Fprintf(b, "- %s `%s`\n", c.Action, c.Object)
+		for _, f := range c.Fields {
+			fmt.Fprintf(b, "  - `%s`\n", strings.ReplaceAll(f, "`", "'"))
+		}
+	}
 }
 
 // sortedUnion returns the keys of a and b, sorted, each once.

@@ -61,6 +61,44 @@ func TestPlanShowsFieldChanges(t *testing.T) {
 	}
 }
 
+// TestPlanShowsPrereleaseApart: a new candidate tag of the portal's prerelease and a
+// change of the stable portal are listed under their own headings, the prerelease's after
+// the stable platform's, and neither under the other.
+func TestPlanShowsPrereleaseApart(t *testing.T) {
+	root := gitRepo(t, "pdac")
+	edit(t, root, "instances/pdac/instance.cue", `#tag: "portal-2025.4.2"`, `#tag: "portal-2025.4.3"`)
+	edit(t, root, "instances/pdac/instance.cue", "firefly: {replicas: 1,", "firefly: {replicas: 2,")
+	p, err := plan.Compute(t.Context(), root, "main", render.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md strings.Builder
+	if err := p.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	out := md.String()
+	stable, pre, ok := strings.Cut(out, "#### pdac: prerelease of the portal aspect: 0 added, 1 changed, 0 removed")
+	if !ok {
+		t.Fatalf("the plan has no section for the portal's prerelease:\n%s", out)
+	}
+	for _, want := range []string{"### pdac: 1 added, 1 changed, 0 removed", "- changed `Deployment/portal/firefly`", "- added `PodDisruptionBudget/portal/firefly`"} {
+		if !strings.Contains(stable, want) {
+			t.Errorf("the stable section lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(stable, "portal-prerelease") {
+		t.Errorf("the stable section lists the prerelease's objects:\n%s", out)
+	}
+	for _, want := range []string{"- changed `Deployment/portal-prerelease/suit`", `"docker.io/ipac/suit:portal-2025.4.2" → "docker.io/ipac/suit:portal-2025.4.3"`} {
+		if !strings.Contains(pre, want) {
+			t.Errorf("the prerelease section lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(pre, "`Deployment/portal/") {
+		t.Errorf("the prerelease section lists the stable portal:\n%s", out)
+	}
+}
+
 // TestPlanNewInstanceAndBadBase: an instance absent at the base is new; an unknown base is
 // an error that names it.
 func TestPlanNewInstanceAndBadBase(t *testing.T) {
