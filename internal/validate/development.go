@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/privilege"
 )
 
@@ -34,8 +36,9 @@ func (c *checker) devNamespaces() []string {
 	return out
 }
 
-// checkDevelopment runs LSST-DEV-001 and -002.
+// checkDevelopment runs LSST-DEV-001, -002 and -003.
 func checkDevelopment(c *checker) {
+	checkPrereleaseStorage(c)
 	spaces := c.devNamespaces()
 	if len(spaces) == 0 {
 		return
@@ -234,4 +237,101 @@ func quantityOf(h corev1.ResourceList, names ...corev1.ResourceName) resource.Qu
 		}
 	}
 	return resource.Quantity{}
+}
+
+// checkPrereleaseStorage (LSST-DEV-003): no volume a prerelease's claims may write is
+// storage (an NFS export, or a local or host path on a node) that a claim of another
+// namespace also uses: a candidate must not write the stable aspect's data.
+func checkPrereleaseStorage(c *checker) {
+	users := map[string][]string{} // storage → the namespaces whose claims use it
+	type claim struct {
+		o       *object
+		storage string
+	}
+	var writable []claim
+	for _, o := range c.idx.byKind["PersistentVolumeClaim"] {
+		pvc, ok := o.typed.(*corev1.PersistentVolumeClaim)
+		if !ok || pvc.Spec.VolumeName == "" {
+			continue
+		}
+		pvo := c.idx.byKey[key{"PersistentVolume", "", pvc.Spec.VolumeName}]
+		if pvo == nil {
+			continue // LSST-REF-005's finding
+		}
+		pv, ok := pvo.typed.(*corev1.PersistentVolume)
+		if !ok {
+			continue
+		}
+		st := storageOf(pv)
+		if st == "" {
+			continue
+		}
+		if !slices.Contains(users[st], o.ns) {
+			users[st] = append(users[st], o.ns)
+		}
+		if c.prerelease(o.ns) != "" && volumeWritable(pv, pvc) {
+			writable = append(writable, claim{o, st})
+		}
+	}
+	for _, w := range writable {
+		var others []string
+		for _, ns := range users[w.storage] {
+			if ns != w.o.ns {
+				others = append(others, ns)
+			}
+		}
+		if len(others) > 0 {
+			c.report(DevPrereleaseStorage, w.o, "instance.development.prerelease."+c.prerelease(w.o.ns), "the prerelease in %s may write %s, which the claims of %s also use; a prerelease shares no writable storage with the stable platform: give it storage of its own, or make the volume read-only",
+				w.o.ns, w.storage, strings.Join(others, ", "))
+		}
+	}
+}
+
+// prerelease is the aspect namespace ns holds a prerelease of (its Namespace's label
+// lsst.org/prerelease), or "".
+func (c *checker) prerelease(ns string) string {
+	if o := c.idx.byKey[key{"Namespace", "", ns}]; o != nil {
+		return o.u.GetLabels()[manifest.LabelPrerelease]
+	}
+	return ""
+}
+
+// storageOf names where a volume's data is: an NFS export, or a local or host path (on
+// the nodes its affinity names); "" for other sources.
+func storageOf(pv *corev1.PersistentVolume) string {
+	var nodes []string
+	if a := pv.Spec.NodeAffinity; a != nil && a.Required != nil {
+		for _, t := range a.Required.NodeSelectorTerms {
+			for _, e := range t.MatchExpressions {
+				nodes = append(nodes, e.Values...)
+			}
+		}
+	}
+	on := ""
+	if len(nodes) > 0 {
+		slices.Sort(nodes)
+		on = " on " + strings.Join(nodes, ", ")
+	}
+	switch s := pv.Spec.PersistentVolumeSource; {
+	case s.NFS != nil:
+		return "NFS " + s.NFS.Server + ":" + path.Clean(s.NFS.Path)
+	case s.Local != nil:
+		return "local path " + path.Clean(s.Local.Path) + on
+	case s.HostPath != nil:
+		return "host path " + path.Clean(s.HostPath.Path) + on
+	}
+	return ""
+}
+
+// volumeWritable says whether a pod of the claim may write the volume.
+func volumeWritable(pv *corev1.PersistentVolume, pvc *corev1.PersistentVolumeClaim) bool {
+	if pv.Spec.NFS != nil && pv.Spec.NFS.ReadOnly {
+		return false
+	}
+	for _, m := range [][]corev1.PersistentVolumeAccessMode{pv.Spec.AccessModes, pvc.Spec.AccessModes} {
+		if len(m) > 0 && !slices.ContainsFunc(m, func(a corev1.PersistentVolumeAccessMode) bool { return a != corev1.ReadOnlyMany }) {
+			return false
+		}
+	}
+	return true
 }

@@ -74,8 +74,9 @@ const (
 	PrivReadOnlySecrets = "LSST-PRIV-002"
 	PrivBeyondNamespace = "LSST-PRIV-003"
 
-	DevReach = "LSST-DEV-001"
-	DevSpace = "LSST-DEV-002"
+	DevReach             = "LSST-DEV-001"
+	DevSpace             = "LSST-DEV-002"
+	DevPrereleaseStorage = "LSST-DEV-003"
 )
 
 // Rules lists every rule, in the order of the documentation table.
@@ -145,6 +146,7 @@ var Rules = []Rule{
 
 	{DevReach, "development", Error, "What a development space's RoleBindings give its admins (and, through the pods they may run, its ServiceAccounts) reaches nothing outside the space: no platform namespace, other space, node or cluster-wide power. Their groups may administer platform namespaces besides, which LSST-PRIV-003 holds."},
 	{DevSpace, "development", Error, "Every development space enforces the restricted Pod Security level; its ResourceQuota bounds pods and the requests and limits of cpu, memory and ephemeral storage, sets services.nodeports and services.loadbalancers to 0 and persistentvolumeclaims to the claims rendered, each of them a read-only claim of a read-only NFS volume (GPFS /datasets); its LimitRange gives containers default cpu and memory requests."},
+	{DevPrereleaseStorage, "development", Error, "No volume a prerelease's claims may write (not a read-only NFS volume, not ReadOnlyMany only) is storage — an NFS export, or a local or host path on a node — that a claim of another namespace also uses: a prerelease shares no writable storage with the stable platform."},
 }
 
 // ruleByID finds a rule; every id used by a check is in Rules (a test asserts it).

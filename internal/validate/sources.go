@@ -40,6 +40,12 @@ func sourcePath(in *Instance, o *object) string {
 			return I + ".aspects.portal." + o.name
 		}
 		return I + ".aspects.portal"
+	case "portal-prerelease":
+		p := I + ".development.prerelease.portal"
+		if o.name == "firefly" || o.name == "suit" {
+			return p + "." + o.name
+		}
+		return p
 	case "notebook":
 		if o.name == "hub" || o.name == "proxy" {
 			return I + ".aspects.notebook." + o.name
