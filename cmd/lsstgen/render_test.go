@@ -58,7 +58,7 @@ func TestRenderErrors(t *testing.T) {
 	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
-		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:95:14"},
+		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `uidSource: "ldap"`) + ":14"},
 	}, {
 		name: "another identity provider's users mapped to LDAP",
 		file: "package instance\n\ninstance: userMapping: identityProviders: \"https://accounts.google.com\": {usernameClaim: \"email\", domain: \"gmail.com\"}\n",
