@@ -82,6 +82,17 @@ func TestAdmissionPoliciesCompile(t *testing.T) {
 				}
 			}
 		}
+		// The development spaces' policy, where there are development spaces only.
+		spaces := 0
+		for _, ns := range res.Model.Namespaces {
+			if ns.Aspect == "development" {
+				spaces++
+			}
+		}
+		_, ok := res.Files["_cluster/validatingadmissionpolicy-lsst-development-spaces.yaml"]
+		if ok != (spaces > 0) {
+			t.Errorf("%s has %d development spaces and renders the policy lsst-development-spaces: %v", name, spaces, ok)
+		}
 	}
 }
 
