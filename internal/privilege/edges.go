@@ -319,9 +319,10 @@ func ruleRunPods(c *closure, _ []*fact) {
 	}
 }
 
+// hasWorkload says whether namespace ns holds a workload of kind: a map lookup, since
+// ruleRunPods asks for every namespace and kind in every round of every closure.
 func (ix *index) hasWorkload(ns, kind string) bool {
-	prefix := kind + " " + ns + "/"
-	return slices.ContainsFunc(ix.workloads, func(w *workload) bool { return strings.HasPrefix(w.id, prefix) })
+	return ix.hasKind[kind+" "+ns]
 }
 
 // ruleNamespaceLabel: Pod Security admission reads the level from the namespace's

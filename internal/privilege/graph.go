@@ -481,8 +481,10 @@ type index struct {
 	namespaces   map[string]*namespace
 	nsNames      []string // sorted
 	workloads    []*workload
-	pools        []*pool
-	notes        []string
+	// hasKind holds "Kind namespace" for each kind of workload a namespace has.
+	hasKind map[string]bool
+	pools   []*pool
+	notes   []string
 }
 
 // newIndex checks the objects and resolves them against w. Every error names the object
@@ -492,7 +494,7 @@ func newIndex(objs Objects, w World) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &index{world: w, clusterRoles: map[string]*role{}, roles: map[string]*role{}, namespaces: map[string]*namespace{}, pools: pools}
+	ix := &index{world: w, clusterRoles: map[string]*role{}, roles: map[string]*role{}, namespaces: map[string]*namespace{}, hasKind: map[string]bool{}, pools: pools}
 	var errs []error
 	seen := map[string]bool{}
 	unique := func(id string) bool {
@@ -638,6 +640,7 @@ func newIndex(objs Objects, w World) (*index, error) {
 			continue
 		}
 		ix.workloads = append(ix.workloads, x)
+		ix.hasKind[wl.Kind+" "+wl.Namespace] = true
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
