@@ -56,6 +56,10 @@ func TestRenderErrors(t *testing.T) {
 		file: "package instance\n\ninstance: nodes: \"lsst-kub099\": role: \"general\"\n",
 		want: []string{`instance.nodes."lsst-kub099": field not allowed`, "instances/pdac/zz_case.cue:3:18"},
 	}, {
+		name: "a development space reaching no component of the platform",
+		old:  `reaches: ["api/tap"]`, new: `reaches: ["api/nope"]`,
+		want: []string{`flows."dev-dax/workloads -> api/nope": no component api/nope: namespace api has cutout, datalink, tap`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `reaches: ["api/tap"]`) + ":14"},
+	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
 		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `uidSource: "ldap"`) + ":14"},

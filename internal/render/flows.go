@@ -44,7 +44,11 @@ func checkFlowNames(v cue.Value) error {
 	for it.Next() {
 		id := it.Selector().Unquoted()
 		if problems := flowProblems(v, id, it.Value(), comps, outside); len(problems) > 0 {
-			errs = cueerrors.Append(errs, cueerrors.Newf(declaredAt(it.Value()), "flows.%s: %s", Label(id), strings.Join(problems, "; ")))
+			pos := declaredAt(it.Value())
+			if p, ok := reachesAt(v, id); ok {
+				pos = p
+			}
+			errs = cueerrors.Append(errs, cueerrors.Newf(pos, "flows.%s: %s", Label(id), strings.Join(problems, "; ")))
 		}
 	}
 	return errs
@@ -116,6 +120,27 @@ func endProblem(v cue.Value, end string, comps map[string]map[string]model.Compo
 	return fmt.Sprintf("%s is neither a component (namespace/name) nor an outside network (%s)", end, quoted(keys(outside)))
 }
 
+// reachesAt is, for a flow a development space's reaches declares
+// ("dev-<team>/workloads -> TO", platform/development.cue), the instance's line that names
+// TO there.
+func reachesAt(v cue.Value, id string) (token.Pos, bool) {
+	from, to, _ := strings.Cut(id, " -> ")
+	team, ok := strings.CutPrefix(strings.TrimSuffix(from, "/workloads"), "dev-")
+	if !ok || !strings.HasSuffix(from, "/workloads") {
+		return token.NoPos, false
+	}
+	list, err := v.LookupPath(cue.MakePath(cue.Str("instance"), cue.Str("development"), cue.Str("teams"), cue.Str(team), cue.Str("reaches"))).List()
+	if err != nil {
+		return token.NoPos, false
+	}
+	for list.Next() {
+		if s, err := list.Value().String(); err == nil && s == to {
+			return list.Value().Pos(), list.Value().Pos().IsValid()
+		}
+	}
+	return token.NoPos, false
+}
+
 // declaredAt is where a flow is declared: its why, which only the declaration writes (the
 // schema constrains it without a value), else the flow's own position.
 func declaredAt(f cue.Value) token.Pos {
@@ -129,11 +154,17 @@ func declaredAt(f cue.Value) token.Pos {
 }
 
 // flowSources says where each flow of the model is declared, as Sources paths
-// `flows."FROM -> TO"`. A flow whose position cannot be told is left out.
+// `flows."FROM -> TO"`: the line that writes its why, or for a development space's
+// reaches the instance's line that names its destination. A flow whose position cannot be
+// told is left out.
 func flowSources(root string, v cue.Value, flows map[string]model.Flow) Sources {
 	src := Sources{}
 	for id := range flows {
-		pos := declaredAt(v.LookupPath(cue.MakePath(cue.Str("flows"), cue.Str(id)))).Position()
+		at := declaredAt(v.LookupPath(cue.MakePath(cue.Str("flows"), cue.Str(id))))
+		if p, ok := reachesAt(v, id); ok {
+			at = p
+		}
+		pos := at.Position()
 		if !pos.IsValid() {
 			continue
 		}

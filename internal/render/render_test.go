@@ -406,15 +406,32 @@ func TestFlowSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(string(data), "\n")
+	instanceFile, err := os.ReadFile(filepath.Join(root, "instances/pdac/instance.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	instanceLines := strings.Split(string(instanceFile), "\n")
+	reaches := 0
 	for id := range r.Model.Flows {
 		pos, ok := r.Sources["flows."+render.Label(id)]
 		if !ok {
 			t.Errorf("flow %q has no position", id)
 			continue
 		}
+		// A development space's reaches: at the instance's line that names the destination.
+		if from, to, _ := strings.Cut(id, " -> "); strings.HasPrefix(from, "dev-") && to != "kube-system/dns" {
+			reaches++
+			if pos.Filename != "instances/pdac/instance.cue" || pos.Line < 1 || pos.Line > len(instanceLines) || !strings.Contains(instanceLines[pos.Line-1], "reaches:") || !strings.Contains(instanceLines[pos.Line-1], `"`+to+`"`) {
+				t.Errorf("flow %q is positioned at %s, not at the instance's reaches that names %s", id, pos, to)
+			}
+			continue
+		}
 		if pos.Filename != "platform/flows.cue" || pos.Line < 1 || pos.Line > len(lines) || !strings.Contains(lines[pos.Line-1], "why:") {
 			t.Errorf("flow %q is positioned at %s, not at a line of platform/flows.cue that writes its why", id, pos)
 		}
+	}
+	if reaches == 0 {
+		t.Error("pdac declares no flow by a development space's reaches")
 	}
 	pos := r.Sources[`flows."notebook/hub -> cilogon"`]
 	if !strings.Contains(lines[pos.Line-1], `"notebook/hub -> cilogon"`) {
