@@ -29,13 +29,19 @@ import (
 // admission policy), reading the platform's namespaces (RBAC). It removes what it made,
 // so that the capacity checks after it see the nodes as the instance leaves them.
 func checkDevelopmentSpaces(t *testing.T, tw *Twin, m model.Model) {
-	for _, ns := range slices.Sorted(func(yield func(string) bool) {
+	spaces := slices.Sorted(func(yield func(string) bool) {
 		for name, n := range m.Namespaces {
 			if n.Aspect == "development" && !yield(name) {
 				return
 			}
 		}
-	}) {
+	})
+	if len(spaces) > 0 {
+		defer t.Run("at quota with the notebook's users", func(t *testing.T) {
+			checkSpacesAtQuotaWithUsers(t, tw, m, spaces)
+		})
+	}
+	for _, ns := range spaces {
 		t.Run(ns, func(t *testing.T) {
 			admins := m.Namespaces[ns].Admins
 			cs := kubernetes.NewForConfigOrDie(tw.As("developer-of-"+ns, admins[0]))
@@ -113,6 +119,78 @@ func checkDevelopmentSpaces(t *testing.T, tw *Twin, m model.Model) {
 		})
 	}
 }
+
+// checkSpacesAtQuotaWithUsers: every development space filled to its quota's requests
+// and the notebook's users at maxUsers schedule together, as LSST-CAP-007 holds that they
+// fit what the nodes no role dedicates spare once the platform is placed. Each space gets
+// a Deployment of devFillPods pods, each asking a devFillPods-th of the quota. What it made
+// is deleted again.
+func checkSpacesAtQuotaWithUsers(t *testing.T, tw *Twin, m model.Model, spaces []string) {
+	ctx := t.Context()
+	cfg := tw.Admin()
+	cfg.QPS, cfg.Burst = 200, 400
+	admin := kubernetes.NewForConfigOrDie(cfg)
+	image := m.Instance.Registry.Host + "/lsst-dm/dev-probe:0.1.0"
+	for _, ns := range spaces {
+		q, err := admin.CoreV1().ResourceQuotas(ns).Get(ctx, "development", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		share := func(name corev1.ResourceName) resource.Quantity {
+			v := q.Spec.Hard[name]
+			if name == corev1.ResourceLimitsCPU || name == corev1.ResourceRequestsCPU {
+				return *resource.NewMilliQuantity(v.MilliValue()/devFillPods, resource.DecimalSI)
+			}
+			return *resource.NewQuantity(v.Value()/devFillPods, resource.BinarySI)
+		}
+		d := devDeployment(ns, image, false)
+		d.Name = "quota-fill"
+		d.Spec.Selector.MatchLabels = map[string]string{"app": "quota-fill"}
+		d.Spec.Template.Labels = map[string]string{"app": "quota-fill"}
+		d.Spec.Replicas = ptr.To[int32](devFillPods)
+		d.Spec.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{
+				corev1.ResourceCPU:              share(corev1.ResourceRequestsCPU),
+				corev1.ResourceMemory:           share(corev1.ResourceRequestsMemory),
+				corev1.ResourceEphemeralStorage: share(corev1.ResourceRequestsEphemeralStorage),
+			},
+			Limits: corev1.ResourceList{
+				corev1.ResourceCPU:              share(corev1.ResourceLimitsCPU),
+				corev1.ResourceMemory:           share(corev1.ResourceLimitsMemory),
+				corev1.ResourceEphemeralStorage: share(corev1.ResourceLimitsEphemeralStorage),
+			},
+		}
+		cs := kubernetes.NewForConfigOrDie(tw.As("developer-of-"+ns, m.Namespaces[ns].Admins[0]))
+		if _, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("filling %s to its quota: %v", ns, err)
+		}
+		t.Cleanup(func() { removeDevDeployment(t, tw, ns, d.Name) })
+		waitDevPods(ctx, t, tw, ns, devFillPods)
+	}
+	nb := m.Instance.Aspects.Notebook
+	if nb == nil {
+		return
+	}
+	t.Cleanup(func() {
+		bg := context.Background()
+		if err := admin.CoreV1().Pods(userNamespace).DeleteCollection(bg, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+			t.Error(err)
+		}
+		if err := wait.PollUntilContextTimeout(bg, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			l, err := admin.CoreV1().Pods(userNamespace).List(ctx, metav1.ListOptions{})
+			return err == nil && len(l.Items) == 0, err
+		}); err != nil {
+			t.Errorf("the user pods did not go: %v", err)
+		}
+	})
+	createUserPods(ctx, t, admin, m, 0, nb.MaxUsers)
+	if out := scheduled(ctx, t, admin); out.bound != nb.MaxUsers {
+		t.Errorf("with every development space at its quota, %d of maxUsers %d user pods scheduled; Pending: %v", out.bound, nb.MaxUsers, out.pending)
+	}
+}
+
+// devFillPods is how many pods share a development space's quota when it is filled.
+const devFillPods = 4
 
 // devPod is a pod that passes the restricted level, changed by edit.
 func devPod(ns, image string, edit func(*corev1.Pod)) *corev1.Pod {
