@@ -16,10 +16,10 @@ import (
 	"github.com/lsst-dm/lsstgen/internal/privilege"
 )
 
-// The development spaces' rules (schema/development.cue): what a space gives its admins
+// The development areas' rules (schema/development.cue): what a space gives its admins
 // stays in the space (LSST-DEV-001), a space is shaped as the model makes it (LSST-DEV-002),
-// and the spaces' quotas fit what the nodes spare (LSST-CAP-007, run with the capacity
-// rules).
+// a prerelease writes no storage another namespace uses (LSST-DEV-003), and the spaces'
+// quotas fit what the nodes spare (LSST-CAP-007, run with the capacity rules).
 
 // devAspect is the aspect of a development space's namespace.
 const devAspect = "development"
