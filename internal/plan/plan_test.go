@@ -34,11 +34,9 @@ func edit(t *testing.T, root, rel, old, new string) {
 	testrepo.WriteFile(t, root, rel, strings.Replace(string(data), old, new, 1))
 }
 
-// TestPlanShowsFieldChanges: a replica change in one instance is reported as that field of
-// that object, the other instance says it has no change, and the working tree is read.
-func TestPlanShowsFieldChanges(t *testing.T) {
-	root := gitRepo(t, "pdac", "commissioning")
-	edit(t, root, "instances/pdac/instance.cue", "firefly: {replicas: 1,", "firefly: {replicas: 2,")
+// planMarkdown is the plan of root's working tree against main, as Markdown.
+func planMarkdown(t *testing.T, root string) string {
+	t.Helper()
 	p, err := plan.Compute(t.Context(), root, "main", render.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +45,15 @@ func TestPlanShowsFieldChanges(t *testing.T) {
 	if err := p.Markdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	out := md.String()
+	return md.String()
+}
+
+// TestPlanShowsFieldChanges: a replica change in one instance is reported as that field of
+// that object, the other instance says it has no change, and the working tree is read.
+func TestPlanShowsFieldChanges(t *testing.T) {
+	root := gitRepo(t, "pdac", "commissioning")
+	edit(t, root, "instances/pdac/instance.cue", "firefly: {replicas: 1,", "firefly: {replicas: 2,")
+	out := planMarkdown(t, root)
 	for _, want := range []string{
 		"### pdac: 1 added, 1 changed, 0 removed",
 		"- changed `Deployment/portal/firefly`",
@@ -68,15 +74,7 @@ func TestPlanShowsPrereleaseApart(t *testing.T) {
 	root := gitRepo(t, "pdac")
 	edit(t, root, "instances/pdac/instance.cue", `#tag: "portal-2025.4.2"`, `#tag: "portal-2025.4.3"`)
 	edit(t, root, "instances/pdac/instance.cue", "firefly: {replicas: 1,", "firefly: {replicas: 2,")
-	p, err := plan.Compute(t.Context(), root, "main", render.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md strings.Builder
-	if err := p.Markdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	out := md.String()
+	out := planMarkdown(t, root)
 	stable, pre, ok := strings.Cut(out, "#### pdac: prerelease of the portal aspect: 0 added, 1 changed, 0 removed")
 	if !ok {
 		t.Fatalf("the plan has no section for the portal's prerelease:\n%s", out)
