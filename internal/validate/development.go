@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/privilege"
@@ -60,11 +59,7 @@ func devProbe(ns string) privilege.Subject {
 // administer platform namespaces besides (the model says so, and LSST-PRIV-003 holds
 // those); the space itself must not lead there.
 func checkDevReach(c *checker, spaces []string) {
-	var in []runtime.Object
-	for _, o := range c.idx.all {
-		in = append(in, o.u)
-	}
-	objs, err := privilege.Collect(in...)
+	objs, err := c.privilegeObjects()
 	if err != nil {
 		return // the schema rules report what does not decode
 	}

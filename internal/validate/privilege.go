@@ -47,11 +47,7 @@ func InstanceWorld(m model.Model) privilege.World {
 // each subject reach (internal/privilege). Objects that do not decode are the schema
 // rules' findings; the analysis is then skipped rather than reported twice.
 func checkPrivilege(c *checker) {
-	var in []runtime.Object
-	for _, o := range c.idx.all {
-		in = append(in, o.u)
-	}
-	objs, err := privilege.Collect(in...)
+	objs, err := c.privilegeObjects()
 	if err != nil {
 		return
 	}
@@ -102,6 +98,21 @@ func checkPrivilege(c *checker) {
 				g, strings.Join(own, ", "), r.Power, r, andMore(more))
 		})
 	}
+}
+
+// privilegeObjects are the instance's objects as the privilege analysis reads them,
+// collected on first use. An error means some object does not decode: the schema rules
+// report it, and the analyses are skipped rather than reporting it twice.
+func (c *checker) privilegeObjects() (privilege.Objects, error) {
+	if c.privObjs == nil && c.privErr == nil {
+		in := make([]runtime.Object, 0, len(c.idx.all))
+		for _, o := range c.idx.all {
+			in = append(in, o.u)
+		}
+		objs, err := privilege.Collect(in...)
+		c.privObjs, c.privErr = &objs, err
+	}
+	return *c.privObjs, c.privErr
 }
 
 // reportEach reports, for each binding the reaches start from, the most far-reaching

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lsst-dm/lsstgen/internal/manifest"
 	"github.com/lsst-dm/lsstgen/internal/model"
+	"github.com/lsst-dm/lsstgen/internal/privilege"
 	"github.com/lsst-dm/lsstgen/internal/render"
 )
 
@@ -60,6 +61,11 @@ type checker struct {
 	in       *Instance
 	idx      *index
 	findings []Finding
+
+	// privObjs and privErr are the objects as the privilege analysis reads them, collected
+	// once for the rules that analyse them (privilegeObjects).
+	privObjs *privilege.Objects
+	privErr  error
 }
 
 // report adds a finding of rule about o (nil for the instance as a whole), positioned where
