@@ -2,7 +2,6 @@ package testcluster
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -195,7 +194,7 @@ const devFillPods = 4
 // devPod is a pod that passes the restricted level, changed by edit.
 func devPod(ns, image string, edit func(*corev1.Pod)) *corev1.Pod {
 	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "probe-" + fmt.Sprint(time.Now().UnixNano()%100000), Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: ns},
 		Spec:       devPodSpec(image, false),
 	}
 	edit(p)
