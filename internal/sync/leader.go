@@ -66,43 +66,49 @@ func (s *Syncer) RunLeader(ctx context.Context, src *Source, interval time.Durat
 	return nil
 }
 
-// leadOnce stands for election once: it returns when ctx ends or leadership is lost, and
-// only after the cycles run while leading have stopped.
-func (s *Syncer) leadOnce(ctx context.Context, lock resourcelock.Interface, src *Source, interval time.Duration, lo LeaderOptions) error {
-	var started atomic.Bool
-	finished := make(chan error, 1)
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+// electionConfig is the election of the instance's Lease with the daemon's timings,
+// releasing the Lease when the context ends.
+func (s *Syncer) electionConfig(lock resourcelock.Interface, lo LeaderOptions, cb leaderelection.LeaderCallbacks) leaderelection.LeaderElectionConfig {
+	return leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		Name:            LeaseName(s.opts.Instance),
 		LeaseDuration:   lo.LeaseDuration,
 		RenewDeadline:   lo.RenewDeadline,
 		RetryPeriod:     lo.RetryPeriod,
 		ReleaseOnCancel: true,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) {
-				started.Store(true)
-				s.metrics.lead()
-				s.log.Info("leading", "instance", s.opts.Instance, "identity", lo.Identity)
-				if e := s.opts.WebhookEndpoint; e != nil {
-					// A failure is logged, not fatal: cycles still run on the interval.
-					if err := s.publishEndpoint(ctx, e); err != nil {
-						s.log.Error("webhook endpoint", "instance", s.opts.Instance, "error", err.Error())
-					}
+		Callbacks:       cb,
+	}
+}
+
+// leadOnce stands for election once: it returns when ctx ends or leadership is lost, and
+// only after the cycles run while leading have stopped.
+func (s *Syncer) leadOnce(ctx context.Context, lock resourcelock.Interface, src *Source, interval time.Duration, lo LeaderOptions) error {
+	var started atomic.Bool
+	finished := make(chan error, 1)
+	le, err := leaderelection.NewLeaderElector(s.electionConfig(lock, lo, leaderelection.LeaderCallbacks{
+		OnStartedLeading: func(ctx context.Context) {
+			started.Store(true)
+			s.metrics.lead()
+			s.log.Info("leading", "instance", s.opts.Instance, "identity", lo.Identity)
+			if e := s.opts.WebhookEndpoint; e != nil {
+				// A failure is logged, not fatal: cycles still run on the interval.
+				if err := s.publishEndpoint(ctx, e); err != nil {
+					s.log.Error("webhook endpoint", "instance", s.opts.Instance, "error", err.Error())
 				}
-				finished <- s.Run(ctx, src, interval)
-			},
-			OnStoppedLeading: func() {
-				s.log.Info("stopped leading", "instance", s.opts.Instance, "identity", lo.Identity)
-			},
-			// A standby that reads another's Lease is ready to take over.
-			OnNewLeader: func(identity string) {
-				if identity != lo.Identity {
-					s.log.Info("standing by", "instance", s.opts.Instance, "identity", lo.Identity, "leader", identity)
-					s.metrics.follow(identity)
-				}
-			},
+			}
+			finished <- s.Run(ctx, src, interval)
 		},
-	})
+		OnStoppedLeading: func() {
+			s.log.Info("stopped leading", "instance", s.opts.Instance, "identity", lo.Identity)
+		},
+		// A standby that reads another's Lease is ready to take over.
+		OnNewLeader: func(identity string) {
+			if identity != lo.Identity {
+				s.log.Info("standing by", "instance", s.opts.Instance, "identity", lo.Identity, "leader", identity)
+				s.metrics.follow(identity)
+			}
+		},
+	}))
 	if err != nil {
 		return fmt.Errorf("leader election: %w", err)
 	}
@@ -169,38 +175,30 @@ func (s *Syncer) Once(ctx context.Context, src *Source, lo LeaderOptions, wait t
 		cycErr   error
 	)
 	done := make(chan struct{})
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		Name:            LeaseName(s.opts.Instance),
-		LeaseDuration:   lo.LeaseDuration,
-		RenewDeadline:   lo.RenewDeadline,
-		RetryPeriod:     lo.RetryPeriod,
-		ReleaseOnCancel: true,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(leading context.Context) {
-				mu.Lock()
-				if timedOut {
-					mu.Unlock()
-					return
-				}
-				started = true
+	le, err := leaderelection.NewLeaderElector(s.electionConfig(lock, lo, leaderelection.LeaderCallbacks{
+		OnStartedLeading: func(leading context.Context) {
+			mu.Lock()
+			if timedOut {
 				mu.Unlock()
-				s.log.Debug("holding the Lease for one cycle", "instance", s.opts.Instance, "identity", lo.Identity)
-				res, cycErr = s.Cycle(leading, src)
-				close(done)
-				cancel() // release the Lease
-			},
-			OnStoppedLeading: func() {},
-			OnNewLeader: func(identity string) {
-				if identity != lo.Identity {
-					mu.Lock()
-					holder = identity
-					mu.Unlock()
-					s.log.Info("waiting for the Lease", "instance", s.opts.Instance, "identity", lo.Identity, "holder", identity)
-				}
-			},
+				return
+			}
+			started = true
+			mu.Unlock()
+			s.log.Debug("holding the Lease for one cycle", "instance", s.opts.Instance, "identity", lo.Identity)
+			res, cycErr = s.Cycle(leading, src)
+			close(done)
+			cancel() // release the Lease
 		},
-	})
+		OnStoppedLeading: func() {},
+		OnNewLeader: func(identity string) {
+			if identity != lo.Identity {
+				mu.Lock()
+				holder = identity
+				mu.Unlock()
+				s.log.Info("waiting for the Lease", "instance", s.opts.Instance, "identity", lo.Identity, "holder", identity)
+			}
+		},
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("leader election: %w", err)
 	}
