@@ -56,6 +56,14 @@ func TestRenderErrors(t *testing.T) {
 		file: "package instance\n\ninstance: nodes: \"lsst-kub099\": role: \"general\"\n",
 		want: []string{`instance.nodes."lsst-kub099": field not allowed`, "instances/pdac/zz_case.cue:3:18"},
 	}, {
+		name: "a development space's container default above its quota's limit",
+		file: "package instance\n\ninstance: development: teams: sqre: container: memoryMiB: 100000\n",
+		want: []string{"instance.development.teams.sqre.container.memoryMiB: invalid value 100000 (out of bound <=49152)", "instances/pdac/zz_case.cue:3:"},
+	}, {
+		name: "a development space's ephemeral-storage default above its quota's limit",
+		file: "package instance\n\ninstance: development: teams: dax: container: ephemeralStorageMiB: 50000\n",
+		want: []string{"instance.development.teams.dax.container.ephemeralStorageMiB: invalid value 50000 (out of bound <=40960)", "instances/pdac/zz_case.cue:3:"},
+	}, {
 		name: "a development space reaching no component of the platform",
 		old:  `reaches: ["api/tap"]`, new: `reaches: ["api/nope"]`,
 		want: []string{`flows."dev-dax/workloads -> api/nope": no component api/nope: namespace api has cutout, datalink, tap`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `reaches: ["api/tap"]`) + ":14"},
