@@ -56,13 +56,13 @@ func TestRenderErrors(t *testing.T) {
 		file: "package instance\n\ninstance: nodes: \"lsst-kub099\": role: \"general\"\n",
 		want: []string{`instance.nodes."lsst-kub099": field not allowed`, "instances/pdac/zz_case.cue:3:18"},
 	}, {
-		name: "a development space's container default above its quota's limit",
-		file: "package instance\n\ninstance: development: teams: sqre: container: memoryMiB: 100000\n",
-		want: []string{"instance.development.teams.sqre.container.memoryMiB: invalid value 100000 (out of bound <=49152)", "instances/pdac/zz_case.cue:3:"},
+		name: "a development space's container default above its quota",
+		file: "package instance\n\ninstance: development: teams: sqre: container: memoryMiB: 40000\n",
+		want: []string{"instance.development.teams.sqre.container.memoryMiB: invalid value 40000 (out of bound <=32768)", "instances/pdac/zz_case.cue:3:"},
 	}, {
-		name: "a development space's ephemeral-storage default above its quota's limit",
-		file: "package instance\n\ninstance: development: teams: dax: container: ephemeralStorageMiB: 50000\n",
-		want: []string{"instance.development.teams.dax.container.ephemeralStorageMiB: invalid value 50000 (out of bound <=40960)", "instances/pdac/zz_case.cue:3:"},
+		name: "a development space's ephemeral-storage default above its quota",
+		file: "package instance\n\ninstance: development: teams: dax: container: ephemeralStorageMiB: 30000\n",
+		want: []string{"instance.development.teams.dax.container.ephemeralStorageMiB: invalid value 30000 (out of bound <=20480)", "instances/pdac/zz_case.cue:3:"},
 	}, {
 		name: "a development space reaching no component of the platform",
 		old:  `reaches: ["api/tap"]`, new: `reaches: ["api/nope"]`,
