@@ -60,6 +60,10 @@ func TestRenderErrors(t *testing.T) {
 		file: "package instance\n\ninstance: development: teams: sqre: container: memoryMiB: 40000\n",
 		want: []string{"instance.development.teams.sqre.container.memoryMiB: invalid value 40000 (out of bound <=32768)", "instances/pdac/zz_case.cue:3:"},
 	}, {
+		name: "a development space's quota below the containers' default cpu",
+		old:  "quota: {cpuMillis: 8000,", new: "quota: {cpuMillis: 200,",
+		want: []string{"instance.development.teams.sqre.container.cpuMillis: missing required value (incomplete value >=10 & <=200 & int): set it in the instance", "under instances/pdac/instance.cue:"},
+	}, {
 		name: "a development space's ephemeral-storage default above its quota",
 		file: "package instance\n\ninstance: development: teams: dax: container: ephemeralStorageMiB: 30000\n",
 		want: []string{"instance.development.teams.dax.container.ephemeralStorageMiB: invalid value 30000 (out of bound <=20480)", "instances/pdac/zz_case.cue:3:"},
