@@ -153,6 +153,39 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+// TestPrereleaseNeedsTheAspect: a portal prerelease on an instance that runs no portal
+// (commissioning) is refused at the instance's line, saying why, and writes nothing.
+func TestPrereleaseNeedsTheAspect(t *testing.T) {
+	root := testrepo.Copy(t, "commissioning")
+	before := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+	testrepo.WriteFile(t, root, "instances/commissioning/zz_case.cue", `package instance
+
+import "github.com/lsst-dm/lsstgen/platform"
+
+instance: development: prerelease: portal: {
+	firefly: image: platform.images.firefly
+	suit: image:    platform.images.suit
+}
+`)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-C", root, "render", "commissioning"}, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	for _, w := range []string{
+		"instance.development.prerelease.portal: conflicting values",
+		"a portal prerelease runs beside the instance's portal: this instance has no aspects.portal",
+		"instances/commissioning/zz_case.cue:5:",
+		"schema/instance.cue:" + lineOf(t, "schema/instance.cue", `development: prerelease: portal?:`) + ":",
+	} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+		}
+	}
+	if diff := cmp.Diff(before, testrepo.Snapshot(t, filepath.Join(root, "generated"))); diff != "" {
+		t.Errorf("generated/ changed (-before +after):\n%s", diff)
+	}
+}
+
 // TestRenderWritesAndReports renders a copy and wants the summary line and the files.
 func TestRenderWritesAndReports(t *testing.T) {
 	root := testrepo.Copy(t, "pdac")
