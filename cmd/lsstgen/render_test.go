@@ -72,6 +72,10 @@ func TestRenderErrors(t *testing.T) {
 		old:  `reaches: ["api/tap"]`, new: `reaches: ["api/nope"]`,
 		want: []string{`flows."dev-dax/workloads -> api/nope": no component api/nope: namespace api has cutout, datalink, tap`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `reaches: ["api/tap"]`) + ":14"},
 	}, {
+		name: "a development space reaching another",
+		old:  `reaches: ["api/tap"]`, new: `reaches: ["api/tap", "dev-sqre/workloads"]`,
+		want: []string{`instance.development.teams.dax.reaches.1: invalid value "dev-sqre/workloads" (out of bound !~"^dev-")`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `reaches: ["api/tap"]`) + ":", "schema/development.cue:" + lineOf(t, "schema/development.cue", `reaches: [...#ComponentName`) + ":"},
+	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
 		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `uidSource: "ldap"`) + ":14"},
