@@ -76,6 +76,10 @@ func TestRenderErrors(t *testing.T) {
 		old:  `reaches: ["api/tap"]`, new: `reaches: ["api/tap", "dev-sqre/workloads"]`,
 		want: []string{`instance.development.teams.dax.reaches.1: invalid value "dev-sqre/workloads" (out of bound !~"^dev-")`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `reaches: ["api/tap"]`) + ":", "schema/development.cue:" + lineOf(t, "schema/development.cue", `reaches: [...#ComponentName`) + ":"},
 	}, {
+		name: "a development space reaching a component that opens no port",
+		old:  `reaches: ["api/tap"]`, new: `reaches: ["qserv-os-admin/qserv-data-admin"]`,
+		want: []string{`flows."dev-dax/workloads -> qserv-os-admin/qserv-data-admin": qserv-os-admin/qserv-data-admin opens no port`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `reaches: ["api/tap"]`) + ":14"},
+	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
 		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `uidSource: "ldap"`) + ":14"},

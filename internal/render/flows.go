@@ -69,6 +69,12 @@ func flowProblems(v cue.Value, id string, f cue.Value, comps map[string]map[stri
 	if p := endProblem(v, to, comps, outside); p != "" {
 		return append(problems, p)
 	}
+	if ns, name, ok := strings.Cut(to, "/"); ok {
+		if c, ok := comps[ns][name]; ok && len(c.Ports) == 0 {
+			// CUE would say only that the flow's ports list is empty.
+			return append(problems, fmt.Sprintf("%s opens no port: its containers name none, so nothing can connect to it", to))
+		}
+	}
 	list, err := f.LookupPath(cue.ParsePath("ports")).List()
 	if err != nil {
 		return problems // CUE says what is wrong with the ports
