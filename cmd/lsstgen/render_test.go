@@ -80,6 +80,10 @@ func TestRenderErrors(t *testing.T) {
 		old:  `reaches: ["api/tap"]`, new: `reaches: ["qserv-os-admin/qserv-data-admin"]`,
 		want: []string{`flows."dev-dax/workloads -> qserv-os-admin/qserv-data-admin": qserv-os-admin/qserv-data-admin opens no port`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `reaches: ["api/tap"]`) + ":14"},
 	}, {
+		name: "a development space administered by the break-glass group",
+		old:  `admins: ["lsst-dax-devs"]`, new: `admins: ["lsst-k8s-break-glass"]`,
+		want: []string{`invalid value "lsst-k8s-break-glass" (out of bound !="lsst-k8s-break-glass")`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `admins: ["lsst-dax-devs"]`) + ":", "schema/instance.cue:" + lineOf(t, "schema/instance.cue", `development: teams: [_]: admins:`) + ":"},
+	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
 		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `uidSource: "ldap"`) + ":14"},
