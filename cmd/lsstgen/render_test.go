@@ -84,6 +84,10 @@ func TestRenderErrors(t *testing.T) {
 		old:  `admins: ["lsst-dax-devs"]`, new: `admins: ["lsst-k8s-break-glass"]`,
 		want: []string{`invalid value "lsst-k8s-break-glass" (out of bound !="lsst-k8s-break-glass")`, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `admins: ["lsst-dax-devs"]`) + ":", "schema/instance.cue:" + lineOf(t, "schema/instance.cue", `development: teams: [_]: admins:`) + ":"},
 	}, {
+		name: "forwarding switched off with the ELK endpoint left in",
+		old:  "\tlogging: {\n", new: "\tlogging: {forward: false\n",
+		want: []string{"instance.logging.elk: conflicting values", "logging.forward is false, so nothing is forwarded: remove logging.elk", "logging.forward is false, so no forwarder runs: remove logging.forwarder", "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", "\t\telk: {") + ":"},
+	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
 		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `uidSource: "ldap"`) + ":14"},
