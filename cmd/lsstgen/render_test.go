@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,6 +193,41 @@ instance: development: prerelease: portal: {
 		"a portal prerelease runs beside the instance's portal: this instance has no aspects.portal",
 		"instances/commissioning/zz_case.cue:5:",
 		"schema/instance.cue:" + lineOf(t, "schema/instance.cue", `development: prerelease: portal?:`) + ":",
+	} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+		}
+	}
+	if diff := cmp.Diff(before, testrepo.Snapshot(t, filepath.Join(root, "generated"))); diff != "" {
+		t.Errorf("generated/ changed (-before +after):\n%s", diff)
+	}
+}
+
+// TestForwardingNeedsTheSitesELK: an instance that forwards pod logs on a site that does
+// not (and so names no ELK stack) is refused, saying what to give or set, and writes
+// nothing.
+func TestForwardingNeedsTheSitesELK(t *testing.T) {
+	root := testrepo.Copy(t, "pdac")
+	before := testrepo.Snapshot(t, filepath.Join(root, "generated"))
+	site := filepath.Join(root, "sites/ncsa.cue")
+	data, err := os.ReadFile(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elk := regexp.MustCompile(`(?s)\n\telk: \{.*?\n\t\}\n`)
+	if !elk.Match(data) {
+		t.Fatal("sites/ncsa.cue has no elk block to remove")
+	}
+	testrepo.WriteFile(t, root, "sites/ncsa.cue", elk.ReplaceAllString(string(data), "\n\tlogs: forward: false\n"))
+	testrepo.WriteFile(t, root, "instances/pdac/zz_case.cue", "package instance\n\ninstance: logging: forward: true\n")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-C", root, "render", "pdac"}, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	for _, w := range []string{
+		"instance.logging.elk: conflicting values",
+		"the instance forwards pod logs, but its site names no ELK stack: give the site an elk (host, cidr) in sites/, or set logging.forward: false",
+		"instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", "\t\telk: {") + ":",
 	} {
 		if !strings.Contains(stderr.String(), w) {
 			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
