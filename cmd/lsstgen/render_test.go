@@ -89,6 +89,14 @@ func TestRenderErrors(t *testing.T) {
 		old:  "\tlogging: {\n", new: "\tlogging: {forward: false\n",
 		want: []string{"instance.logging.elk: conflicting values", "logging.forward is false, so nothing is forwarded: remove logging.elk", "logging.forward is false, so no forwarder runs: remove logging.forwarder", "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", "\t\telk: {") + ":"},
 	}, {
+		name: "admins of a namespace the instance does not render",
+		file: "package instance\n\ninstance: access: admins: notbook: [\"lsst-sqre\"]\n",
+		want: []string{"instance.access.admins.notbook: conflicting values", "access.admins names namespace notbook, which the instance does not render: correct the name, or remove it", "instances/pdac/zz_case.cue:3:"},
+	}, {
+		name: "internal networks on a public instance",
+		file: "package instance\n\ninstance: internalCIDRs: [\"10.0.0.0/8\"]\n",
+		want: []string{`instance.internalCIDRs: invalid value ["10.0.0.0/8"] (does not satisfy list.MaxItems(0))`, "instances/pdac/zz_case.cue:3:", "schema/instance.cue:" + lineOf(t, "schema/instance.cue", "internalCIDRs: list.MaxItems(0)") + ":"},
+	}, {
 		name: "GPFS home with CILogon UIDs",
 		old:  `uidSource: "ldap"`, new: `uidSource: "cilogon"`,
 		want: []string{`instance.userMapping.uidSource: conflicting values "ldap" and "cilogon"`, gpfsNeedsLDAP, "instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", `uidSource: "ldap"`) + ":14"},
