@@ -28,6 +28,8 @@ func TestRenderErrors(t *testing.T) {
 		old, new string
 		args     []string
 		want     []string
+		// deny are texts stderr must not hold.
+		deny []string
 	}{{
 		name: "syntax error",
 		file: "package instance\n\ninstance: {\n\taspects: x\n",
@@ -91,7 +93,12 @@ func TestRenderErrors(t *testing.T) {
 	}, {
 		name: "admins of a namespace the instance does not render",
 		file: "package instance\n\ninstance: access: admins: notbook: [\"lsst-sqre\"]\n",
-		want: []string{"instance.access.admins.notbook: conflicting values", "access.admins names namespace notbook, which the instance does not render: correct the name, or remove it", "instances/pdac/zz_case.cue:3:"},
+		want: []string{"instance.access.admins.notbook: the instance renders no namespace notbook (it renders api, dashboard,", "correct the name, or remove it", "instances/pdac/zz_case.cue:3:27"},
+	}, {
+		name: "a mistake in the notebook is reported as itself, not as its namespaces' admins",
+		old:  "maxUsers: 40", new: "maxUsers: 0",
+		want: []string{"instance.aspects.notebook.maxUsers: invalid value 0 (out of bound >=1)"},
+		deny: []string{"access.admins"},
 	}, {
 		name: "internal networks on a public instance",
 		file: "package instance\n\ninstance: internalCIDRs: [\"10.0.0.0/8\"]\n",
@@ -162,6 +169,11 @@ func TestRenderErrors(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(stderr.String(), w) {
 					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			for _, d := range tt.deny {
+				if strings.Contains(stderr.String(), d) {
+					t.Errorf("stderr holds %q:\n%s", d, stderr.String())
 				}
 			}
 			if strings.Contains(stderr.String(), root) {
