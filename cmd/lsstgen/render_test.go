@@ -100,6 +100,11 @@ func TestRenderErrors(t *testing.T) {
 		want: []string{"instance.aspects.notebook.maxUsers: invalid value 0 (out of bound >=1)"},
 		deny: []string{"access.admins"},
 	}, {
+		name: "a mistake in the portal is reported as itself, not as its prerelease's",
+		old:  "firefly: {replicas: 1, resources: {cpuMillis: 2000", new: "firefly: {replicas: 0, resources: {cpuMillis: 2000",
+		want: []string{"instance.aspects.portal.firefly.replicas: invalid value 0 (out of bound >=1)"},
+		deny: []string{"prerelease"},
+	}, {
 		name: "internal networks on a public instance",
 		file: "package instance\n\ninstance: internalCIDRs: [\"10.0.0.0/8\"]\n",
 		want: []string{`instance.internalCIDRs: invalid value ["10.0.0.0/8"] (does not satisfy list.MaxItems(0))`, "instances/pdac/zz_case.cue:3:", "schema/instance.cue:" + lineOf(t, "schema/instance.cue", "internalCIDRs: list.MaxItems(0)") + ":"},
@@ -209,10 +214,8 @@ instance: development: prerelease: portal: {
 		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
 	}
 	for _, w := range []string{
-		"instance.development.prerelease.portal: conflicting values",
-		"a portal prerelease runs beside the instance's portal: this instance has no aspects.portal",
+		"instance.development.prerelease.portal: a portal prerelease runs beside the instance's portal, and this instance has no aspects.portal: enable the portal, or remove the prerelease",
 		"instances/commissioning/zz_case.cue:5:",
-		"schema/instance.cue:" + lineOf(t, "schema/instance.cue", `development: prerelease: portal?:`) + ":",
 	} {
 		if !strings.Contains(stderr.String(), w) {
 			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
@@ -245,8 +248,7 @@ func TestForwardingNeedsTheSitesELK(t *testing.T) {
 		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
 	}
 	for _, w := range []string{
-		"instance.logging.elk: conflicting values",
-		"the instance forwards pod logs, but its site names no ELK stack: give the site an elk (host, cidr) in sites/, or set logging.forward: false",
+		"instance.logging: the instance forwards pod logs, but its site names no ELK stack: give the site an elk (host, cidr) in sites/, or set logging.forward: false",
 		"instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", "\t\telk: {") + ":",
 	} {
 		if !strings.Contains(stderr.String(), w) {

@@ -82,6 +82,9 @@ func evaluate(root, name string) (*evaluated, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPrerequisites(v); err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
 	if err := checkFlowNames(v); err != nil {
 		return nil, &EvalError{Instance: name, Root: root, Err: err}
 	}
