@@ -166,31 +166,7 @@ func TestRenderErrors(t *testing.T) {
 			if args == nil {
 				args = []string{"render"}
 			}
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"-C", root}, args...), &stdout, &stderr)
-			if code != 1 {
-				t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(stderr.String(), w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
-				}
-			}
-			for _, d := range tt.deny {
-				if strings.Contains(stderr.String(), d) {
-					t.Errorf("stderr holds %q:\n%s", d, stderr.String())
-				}
-			}
-			if strings.Contains(stderr.String(), root) {
-				t.Errorf("stderr names the absolute folder %s instead of paths relative to the repository root:\n%s", root, stderr.String())
-			}
-			if n := strings.Count(stderr.String(), "lsstgen:"); n != 1 {
-				t.Errorf("the error is printed %d times, want once:\n%s", n, stderr.String())
-			}
-			after := testrepo.Snapshot(t, filepath.Join(root, "generated"))
-			if diff := cmp.Diff(before, after); diff != "" {
-				t.Errorf("generated/ changed (-before +after):\n%s", diff)
-			}
+			wantRenderFails(t, root, before, args, tt.want, tt.deny)
 		})
 	}
 }
@@ -209,21 +185,10 @@ instance: development: prerelease: portal: {
 	suit: image:    platform.images.suit
 }
 `)
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"-C", root, "render", "commissioning"}, &stdout, &stderr); code != 1 {
-		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
-	}
-	for _, w := range []string{
+	wantRenderFails(t, root, before, []string{"render", "commissioning"}, []string{
 		"instance.development.prerelease.portal: a portal prerelease runs beside the instance's portal, and this instance has no aspects.portal: enable the portal, or remove the prerelease",
 		"instances/commissioning/zz_case.cue:5:",
-	} {
-		if !strings.Contains(stderr.String(), w) {
-			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
-		}
-	}
-	if diff := cmp.Diff(before, testrepo.Snapshot(t, filepath.Join(root, "generated"))); diff != "" {
-		t.Errorf("generated/ changed (-before +after):\n%s", diff)
-	}
+	}, nil)
 }
 
 // TestForwardingNeedsTheSitesELK: an instance that forwards pod logs on a site that does
@@ -243,17 +208,36 @@ func TestForwardingNeedsTheSitesELK(t *testing.T) {
 	}
 	testrepo.WriteFile(t, root, "sites/ncsa.cue", elk.ReplaceAllString(string(data), "\n\tlogs: forward: false\n"))
 	testrepo.WriteFile(t, root, "instances/pdac/zz_case.cue", "package instance\n\ninstance: logging: forward: true\n")
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"-C", root, "render", "pdac"}, &stdout, &stderr); code != 1 {
-		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
-	}
-	for _, w := range []string{
+	wantRenderFails(t, root, before, []string{"render", "pdac"}, []string{
 		"instance.logging: the instance forwards pod logs, but its site names no ELK stack: give the site an elk (host, cidr) in sites/, or set logging.forward: false",
 		"instances/pdac/instance.cue:" + lineOf(t, "instances/pdac/instance.cue", "\t\telk: {") + ":",
-	} {
+	}, nil)
+}
+
+// wantRenderFails runs lsstgen with args in the copy at root and wants it to fail once,
+// with exit status 1, an error that holds every text of want and none of deny and names
+// paths relative to the repository, and generated/ as it was (before).
+func wantRenderFails(t *testing.T, root string, before map[string]string, args, want, deny []string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), append([]string{"-C", root}, args...), &stdout, &stderr); code != 1 {
+		t.Errorf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	for _, w := range want {
 		if !strings.Contains(stderr.String(), w) {
 			t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
 		}
+	}
+	for _, d := range deny {
+		if strings.Contains(stderr.String(), d) {
+			t.Errorf("stderr holds %q:\n%s", d, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), root) {
+		t.Errorf("stderr names the absolute folder %s instead of paths relative to the repository root:\n%s", root, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "lsstgen:"); n != 1 {
+		t.Errorf("the error is printed %d times, want once:\n%s", n, stderr.String())
 	}
 	if diff := cmp.Diff(before, testrepo.Snapshot(t, filepath.Join(root, "generated"))); diff != "" {
 		t.Errorf("generated/ changed (-before +after):\n%s", diff)

@@ -1,14 +1,8 @@
 package render
 
 import (
-	"path/filepath"
-	"strings"
-
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
-	"cuelang.org/go/cue/token"
-
-	"github.com/lsst-dm/lsstgen/internal/manifest"
 )
 
 // checkAdminNamespaces reports every namespace access.admins names that the instance does
@@ -36,30 +30,5 @@ func checkAdminNamespaces(v cue.Value) error {
 			"instance.access.admins.%s: the instance renders no namespace %s (it renders %s): correct the name, or remove it",
 			Label(ns), ns, quoted(keys(rendered))))
 	}
-	if errs == nil {
-		return nil
-	}
 	return errs
-}
-
-// writtenAt is where an instance's file writes a value: the first of its conjuncts, or of
-// its list's elements, that a file under instances/ holds; else the value's own position.
-func writtenAt(f cue.Value) token.Pos {
-	inInstance := func(p token.Pos) bool {
-		return p.IsValid() && strings.Contains(filepath.ToSlash(p.Filename()), "/"+manifest.InstancesDir+"/")
-	}
-	_, conjuncts := f.Expr()
-	for _, c := range conjuncts {
-		if inInstance(c.Pos()) {
-			return c.Pos()
-		}
-	}
-	if list, err := f.List(); err == nil {
-		for list.Next() {
-			if p := list.Value().Pos(); inInstance(p) {
-				return p
-			}
-		}
-	}
-	return f.Pos()
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/parser"
 	"cuelang.org/go/cue/token"
@@ -125,4 +126,26 @@ func labelName(l ast.Label) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// writtenAt is where an instance's file writes a value: the first of its conjuncts, or of
+// its list's elements, that a file under instances/ holds; else the value's own position.
+func writtenAt(f cue.Value) token.Pos {
+	inInstance := func(p token.Pos) bool {
+		return p.IsValid() && strings.Contains(filepath.ToSlash(p.Filename()), "/"+manifest.InstancesDir+"/")
+	}
+	_, conjuncts := f.Expr()
+	for _, c := range conjuncts {
+		if inInstance(c.Pos()) {
+			return c.Pos()
+		}
+	}
+	if list, err := f.List(); err == nil {
+		for list.Next() {
+			if p := list.Value().Pos(); inInstance(p) {
+				return p
+			}
+		}
+	}
+	return f.Pos()
 }

@@ -22,15 +22,9 @@ func checkPrerequisites(v cue.Value) error {
 	site := instance.LookupPath(cue.MakePath(cue.Def("#site")))
 	if forward, err := instance.LookupPath(cue.ParsePath("logging.forward")).Bool(); err == nil && forward &&
 		site.Err() == nil && !site.LookupPath(cue.ParsePath("elk")).Exists() {
-		at := instance.LookupPath(cue.ParsePath("logging.elk"))
-		if !at.Exists() {
-			at = instance.LookupPath(cue.ParsePath("logging.forward"))
-		}
-		errs = cueerrors.Append(errs, cueerrors.Newf(writtenAt(at),
+		// (logging.elk exists wherever forwarding is on: the schema asks for it)
+		errs = cueerrors.Append(errs, cueerrors.Newf(writtenAt(instance.LookupPath(cue.ParsePath("logging.elk"))),
 			"instance.logging: the instance forwards pod logs, but its site names no ELK stack: give the site an elk (host, cidr) in sites/, or set logging.forward: false"))
-	}
-	if errs == nil {
-		return nil
 	}
 	return errs
 }
