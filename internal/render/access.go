@@ -3,18 +3,16 @@ package render
 import (
 	"cuelang.org/go/cue"
 	cueerrors "cuelang.org/go/cue/errors"
+
+	"github.com/lsst-dm/lsstgen/internal/model"
 )
 
 // checkAdminNamespaces reports every namespace access.admins names that the instance does
 // not render: a misspelt or retired name would leave its groups without the access meant
 // for them, and nothing else would say so. It runs once the instance evaluates: while any
 // part of it does not, the namespaces that part renders are missing for that reason, which
-// CUE's own errors give.
-func checkAdminNamespaces(v cue.Value) error {
-	var rendered map[string]any
-	if err := v.LookupPath(cue.ParsePath("namespaces")).Decode(&rendered); err != nil {
-		return nil
-	}
+// CUE's own errors give. rendered are the model's namespaces, decoded once.
+func checkAdminNamespaces(v cue.Value, rendered map[string]model.Namespace) error {
 	admins := v.LookupPath(cue.ParsePath("instance.access.admins"))
 	it, err := admins.Fields()
 	if err != nil {

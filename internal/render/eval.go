@@ -91,11 +91,11 @@ func evaluate(root, name string) (*evaluated, error) {
 	if err := validateInstance(root, name, v); err != nil {
 		return nil, err
 	}
-	if err := checkAdminNamespaces(v); err != nil {
-		return nil, &EvalError{Instance: name, Root: root, Err: err}
-	}
 	m, err := decodeModel(v)
 	if err != nil {
+		return nil, &EvalError{Instance: name, Root: root, Err: err}
+	}
+	if err := checkAdminNamespaces(v, m.Namespaces); err != nil {
 		return nil, &EvalError{Instance: name, Root: root, Err: err}
 	}
 	if m.Instance.Name != name {
